@@ -1,0 +1,40 @@
+# The commands the README names. Each installs what it needs first (uv, then the locked
+# dependencies), so a fresh clone needs only Python 3.11+ and make.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTHON_FILES := shared producer consumer scripts tests
+
+.PHONY: help install run test test-fast lint format bootstrap clean
+
+help:
+	@echo "make run        local SQS endpoint + queues + producer + consumer (Ctrl-C stops all)"
+	@echo "make test       lint, type-check and the full test suite"
+	@echo "make test-fast  unit tests only (no real processes)"
+	@echo "make lint       ruff and mypy"
+
+install:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+run: install
+	$(UV) run --frozen python scripts/run_local.py
+
+lint: install
+	$(UV) run --frozen ruff check $(PYTHON_FILES)
+	$(UV) run --frozen ruff format --check $(PYTHON_FILES)
+	$(UV) run --frozen mypy
+
+format: install
+	$(UV) run --frozen ruff format $(PYTHON_FILES)
+	$(UV) run --frozen ruff check --fix $(PYTHON_FILES)
+
+test: lint
+	$(UV) run --frozen pytest
+
+test-fast: install
+	$(UV) run --frozen pytest -m "not e2e"
+
+bootstrap: install
+	$(UV) run --frozen python -m shared.bootstrap --wait 30
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,0 +1,41 @@
+"""The producer's FastAPI application, built by a factory so nothing happens at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from producer.errors import install_error_handlers
+from producer.limits import BodySizeLimit
+from producer.routes import health, messages
+from shared.settings import Settings, get_settings
+from shared.sqs import SqsQueue
+
+DESCRIPTION = """
+Accepts JSON messages over HTTP and stores them in an SQS queue for the consumer.
+
+A `202` answer means SQS has stored the message. Every other answer means it has not,
+and says why: `400` malformed JSON, `415` not JSON, `422` a field is wrong (named in the
+answer), `413` larger than the queue accepts, `503` SQS unavailable (retry after the
+`Retry-After` header).
+"""
+
+
+def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) -> FastAPI:
+    """Build the app; `queue` is for tests, otherwise one is made from settings at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.queue = queue or SqsQueue.from_settings(settings)
+        yield
+
+    app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app, settings.producer.retry_after_seconds)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
+    app.include_router(messages.router)
+    app.include_router(health.router)
+    return app

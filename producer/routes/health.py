@@ -1,0 +1,28 @@
+"""Liveness and readiness, for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from producer.deps import QueueDep
+from producer.schemas import Health
+from shared.errors import SqsError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def get_health() -> Health:
+    """The process is up; says nothing about SQS, so a queue outage does not restart us."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", responses={503: {"model": Health}})
+def get_readiness(queue: QueueDep, response: Response) -> Health:
+    """Ready when the queue answers: route traffic here only then."""
+    try:
+        queue.ping()
+    except SqsError as exc:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Health(status="unavailable", queue=queue.name, detail=str(exc))
+    return Health(status="ready", queue=queue.name)

@@ -1,0 +1,227 @@
+"""Run the whole system on one machine, no Docker, no AWS account: `make run`.
+
+Starts moto's server as a local SQS endpoint on localstack's port, creates the queues,
+then the producer and the consumer, each a real process with its output prefixed.
+Ctrl-C (or SIGTERM) stops them in order, producer first and the endpoint last, so the
+consumer can still acknowledge what it finishes. Any process that dies takes the rest down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUIET_MOTO = (
+    "import logging, sys; from moto.server import main; "
+    "logging.getLogger('werkzeug').setLevel(logging.WARNING); main(sys.argv[1:])"
+)
+"""moto's server without a log line per request; warnings and errors still show."""
+
+STOP_GRACE_SECONDS = 25.0
+"""The consumer may be in a 20-second long poll when asked to stop."""
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[str]
+    pump: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pump = threading.Thread(target=self._relay, name=f"pump-{self.name}", daemon=True)
+        self.pump.start()
+
+    def _relay(self) -> None:
+        """Prefix every line with the service name so interleaved logs stay readable."""
+        for line in self.process.stdout or ():
+            sys.stdout.write(f"[{self.name:8}] {line}")
+            sys.stdout.flush()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel stop a child if this runner is killed outright."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def start(name: str, args: list[str], env: dict[str, str]) -> Child:
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        start_new_session=True,  # Ctrl-C reaches the runner alone; it stops children in order
+        preexec_fn=_die_with_parent,
+    )
+    return Child(name, process)
+
+
+def stop(child: Child, grace: float) -> int | None:
+    if child.process.poll() is None:
+        child.process.send_signal(signal.SIGTERM)
+        try:
+            child.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            print(f"[runner  ] {child.name} did not stop in {grace:.0f}s; killing it", flush=True)
+            child.process.kill()
+            child.process.wait(5)
+    child.pump.join(2)
+    return child.process.returncode
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_http(url: str, children: list[Child], timeout: float) -> None:
+    """Wait until `url` answers 200, failing early if a child has already died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dead = [c.name for c in children if c.process.poll() is not None]
+        if dead:
+            raise RuntimeError(f"{', '.join(dead)} exited during start-up")
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 - local URL
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def child_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "SQS_ENDPOINT_URL": f"http://{args.host}:{args.sqs_port}",
+            # moto accepts any credentials; fixed ones keep real keys away from it.
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": env.get("AWS_REGION", "us-east-1"),
+            "PRODUCER_HOST": args.host,
+            "PRODUCER_PORT": str(args.producer_port),
+            "CONSUMER_HOST": args.host,
+            "CONSUMER_PORT": str(args.consumer_port),
+            "CONSUMER_HANDLERS": env.get("CONSUMER_HANDLERS", "consumer.examples"),
+            # Short polls locally, so Ctrl-C never waits long for one to return.
+            "SQS_WAIT_TIME_SECONDS": env.get("SQS_WAIT_TIME_SECONDS", "5"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    return env
+
+
+def banner(args: argparse.Namespace) -> str:
+    producer = f"http://{args.host}:{args.producer_port}"
+    return f"""
+  local SQS (moto)  http://{args.host}:{args.sqs_port}
+  producer          {producer}   (API docs: {producer}/docs)
+  consumer status   http://{args.host}:{args.consumer_port}/healthz  and  /metrics
+
+  Try:
+    curl -i -X POST {producer}/messages -H 'Content-Type: application/json' \\
+      -d '{{"type": "order.created", "payload": {{"order_id": "A-1", "amount": 9.5}}}}'
+
+  Ctrl-C stops everything.
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run moto's SQS, producer and consumer locally.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--sqs-port", type=int, default=4566)
+    parser.add_argument("--producer-port", type=int, default=8000)
+    parser.add_argument("--consumer-port", type=int, default=8001)
+    parser.add_argument("--startup-timeout", type=float, default=60.0)
+    return parser.parse_args(argv)
+
+
+def launch(args: argparse.Namespace, env: dict[str, str], children: list[Child]) -> None:
+    """Start the endpoint, create queues, start both services; raises if any step fails."""
+    endpoint = env["SQS_ENDPOINT_URL"]
+    children.append(
+        start("sqs", ["-c", QUIET_MOTO, "-H", args.host, "-p", str(args.sqs_port)], env)
+    )
+    wait_http(f"{endpoint}/moto-api/data.json", children, args.startup_timeout)
+    bootstrap = subprocess.run(
+        [sys.executable, "-m", "shared.bootstrap", "--wait", "10"],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if bootstrap.returncode != 0:
+        raise RuntimeError(f"queue bootstrap failed:\n{bootstrap.stderr}")
+    children.append(start("consumer", ["-m", "consumer"], env))
+    children.append(start("producer", ["-m", "producer"], env))
+    wait_http(f"http://{args.host}:{args.producer_port}/readyz", children, args.startup_timeout)
+    wait_http(f"http://{args.host}:{args.consumer_port}/healthz", children, args.startup_timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    ports = {"SQS": args.sqs_port, "producer": args.producer_port, "consumer": args.consumer_port}
+    busy = [f"{name} port {port}" for name, port in ports.items() if not port_free(args.host, port)]
+    if busy:
+        print(f"cannot start: {', '.join(busy)} already in use on {args.host}", file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children: list[Child] = []
+    status = 0
+    try:
+        launch(args, child_env(args), children)
+        print(banner(args), flush=True)
+        while not stopping.wait(0.5):
+            dead = [c for c in children if c.process.poll() is not None]
+            if dead:
+                names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in dead)
+                print(f"[runner  ] {names} stopped unexpectedly; shutting down", flush=True)
+                status = 1
+                break
+    except RuntimeError as exc:
+        print(f"[runner  ] {exc}", file=sys.stderr, flush=True)
+        status = 1
+    finally:
+        print("[runner  ] stopping…", flush=True)
+        for child in reversed(children):  # producer, consumer, then the endpoint
+            stop(child, STOP_GRACE_SECONDS)
+        print("[runner  ] all processes stopped", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

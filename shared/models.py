@@ -1,0 +1,115 @@
+"""The message envelope: what travels as the SQS body, and how it maps to SQS attributes.
+
+The envelope carries its own id and correlation id so that a message can be traced and
+deduplicated across producer, queue, retries and dead-letter queue, whatever MessageId
+SQS assigns on each hop.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID, uuid4
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+MessageType = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$"),
+]
+"""A routing key such as `order.created`: what the consumer dispatches on."""
+
+AttributeName = Annotated[
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+    ),
+]
+"""An SQS message attribute name, by SQS's own rules (no `AWS.`/`Amazon.` prefix, no `..`)."""
+
+AttributeValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+TYPE_ATTRIBUTE = "type"
+CORRELATION_ATTRIBUTE = "correlation_id"
+RESERVED_ATTRIBUTES = frozenset({TYPE_ATTRIBUTE, CORRELATION_ATTRIBUTE})
+MAX_USER_ATTRIBUTES = 10 - len(RESERVED_ATTRIBUTES)
+"""SQS allows ten message attributes; the envelope uses two of them."""
+
+
+def _check_attributes(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if name.lower().startswith(("aws.", "amazon.")):
+            raise ValueError(f"attribute name {name!r}: the AWS. and Amazon. prefixes are SQS's")
+    reserved = RESERVED_ATTRIBUTES.intersection(value)
+    if reserved:
+        raise ValueError(f"attribute names reserved by the envelope: {sorted(reserved)}")
+    if len(value) > MAX_USER_ATTRIBUTES:
+        raise ValueError(f"at most {MAX_USER_ATTRIBUTES} attributes (SQS allows 10 in all)")
+    return value
+
+
+MessageAttributes = Annotated[
+    dict[AttributeName, AttributeValue], AfterValidator(_check_attributes)
+]
+"""User attributes carried as SQS message attributes, for routing without parsing the body."""
+
+
+def _new_correlation_id() -> str:
+    return str(uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """One message as stored in SQS: routing type, JSON payload and tracing fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: UUID = Field(default_factory=uuid4)
+    type: MessageType
+    payload: dict[str, Any]
+    created_at: datetime = Field(default_factory=_now)
+    correlation_id: str = Field(default_factory=_new_correlation_id, min_length=1, max_length=256)
+    attributes: MessageAttributes = Field(default_factory=dict)
+
+    def to_body(self) -> str:
+        """The SQS message body: the envelope as compact JSON."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_body(cls, body: str) -> Envelope:
+        """Parse an SQS body; raises pydantic.ValidationError for anything but an envelope."""
+        return cls.model_validate_json(body)
+
+    def message_attributes(self) -> dict[str, MessageAttributeValueTypeDef]:
+        """SQS message attributes: user attributes plus `type` and `correlation_id`.
+
+        Attributes let subscribers and filters route on a message without parsing its body.
+        """
+        values = {**self.attributes, TYPE_ATTRIBUTE: self.type}
+        values[CORRELATION_ATTRIBUTE] = self.correlation_id
+        return {
+            name: {"DataType": "String", "StringValue": value} for name, value in values.items()
+        }
+
+    def sqs_size(self) -> int:
+        """Bytes SQS counts against MaximumMessageSize: body plus attribute names, types, values."""
+        size = len(self.to_body().encode())
+        for name, attribute in self.message_attributes().items():
+            size += len(name.encode()) + len(attribute["DataType"].encode())
+            size += len(attribute.get("StringValue", "").encode())
+        return size
+
+
+def payload_preview(payload: dict[str, Any], limit: int = 200) -> str:
+    """A short, log-safe rendering of a payload."""
+    text = json.dumps(payload, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

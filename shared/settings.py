@@ -1,0 +1,117 @@
+"""Configuration from environment variables (and an optional `.env` file).
+
+Every group maps to a prefix: `SQS_QUEUE_NAME` is `settings.sqs.queue_name`,
+`PRODUCER_PORT` is `settings.producer.port`. Settings are built when first asked for,
+never at import, so tests and tools can shape the environment first.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class AwsSettings(BaseModel):
+    """Where credentials and region come from; unset values defer to boto3's own chain."""
+
+    region: str | None = Field(
+        default=None,
+        description="Unset: boto3's chain (AWS_DEFAULT_REGION, profile), else us-east-1.",
+    )
+    profile: str | None = Field(
+        default=None, description="Named profile from ~/.aws/config and ~/.aws/credentials."
+    )
+
+
+class SqsSettings(BaseModel):
+    """The queue pair and how we talk to it."""
+
+    endpoint_url: HttpUrl | None = Field(
+        default=None,
+        description="SQS endpoint (moto, localstack). Unset means real AWS.",
+    )
+    queue_name: str = Field(default="messages", min_length=1, max_length=80)
+    dlq_name: str = Field(default="messages-dlq", min_length=1, max_length=80)
+    max_receive_count: int = Field(default=5, ge=1, le=1000)
+    visibility_timeout: int = Field(default=30, ge=0, le=43_200)
+    wait_time_seconds: int = Field(default=20, ge=0, le=20)
+    batch_size: int = Field(default=10, ge=1, le=10)
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per SQS call, first one included."
+    )
+    connect_timeout: float = Field(default=2.0, gt=0)
+    read_timeout: float = Field(
+        default=10.0, gt=0, description="Added to wait_time_seconds for long polls."
+    )
+
+    @model_validator(mode="after")
+    def _queues_differ(self) -> SqsSettings:
+        if self.queue_name == self.dlq_name:
+            raise ValueError("SQS_QUEUE_NAME and SQS_DLQ_NAME must name different queues")
+        return self
+
+
+class ProducerSettings(BaseModel):
+    """The HTTP side of the producer."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65_535)
+    retry_after_seconds: int = Field(
+        default=2, ge=1, description="Retry-After sent with a 503 when SQS is unavailable."
+    )
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Requests declaring a larger Content-Length are refused before reading.",
+    )
+
+
+class ConsumerSettings(BaseModel):
+    """The worker loop and its metrics endpoint."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=0, le=65_535, description="/healthz and /metrics.")
+    handlers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated modules imported at start-up so their handlers register.",
+    )
+    stale_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="/healthz fails when no receive has completed for this long.",
+    )
+    error_backoff_max_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("handlers", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+
+class Settings(BaseSettings):
+    """All settings of both services, one environment."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    sqs: SqsSettings = Field(default_factory=SqsSettings)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return Settings()

@@ -1,0 +1,274 @@
+"""One wrapper around boto3's SQS client, shared by the producer, the consumer and bootstrap.
+
+It resolves the queue URL once, sets retries and timeouts deliberately, reports batch
+results entry by entry, and turns botocore's exceptions into the few in `shared.errors`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+)
+
+from shared.aws import build_sqs_client
+from shared.errors import (
+    MessageTooLargeError,
+    QueueNotFoundError,
+    SqsError,
+    SqsRequestError,
+    SqsUnavailableError,
+)
+from shared.models import Envelope
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeFilterType
+    from mypy_boto3_sqs.type_defs import (
+        BatchResultErrorEntryTypeDef,
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+        MessageTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
+
+    from shared.settings import Settings
+
+_QUEUE_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+_TRANSIENT = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestThrottled",
+        "ServiceUnavailable",
+        "InternalError",
+        "InternalFailure",
+        "KmsThrottled",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """Where SQS put a message: its envelope id and the MessageId SQS assigned."""
+
+    envelope_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class EntryFailure:
+    """One entry of a batch call that SQS did not carry out."""
+
+    entry_id: str
+    code: str
+    message: str
+    sender_fault: bool
+
+
+@dataclass(frozen=True)
+class BatchSendResult:
+    sent: list[SendResult] = field(default_factory=list)
+    failed: list[EntryFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message as received: the raw body (parsing it is the caller's business) and its receipt."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+    attributes: dict[str, str]
+
+    @classmethod
+    def from_sqs(cls, raw: MessageTypeDef) -> ReceivedMessage:
+        system = dict(raw.get("Attributes", {}))
+        user = {
+            name: value.get("StringValue", "")
+            for name, value in raw.get("MessageAttributes", {}).items()
+        }
+        return cls(
+            message_id=raw["MessageId"],
+            receipt_handle=raw["ReceiptHandle"],
+            body=raw.get("Body", ""),
+            receive_count=int(system.get("ApproximateReceiveCount", "1")),
+            attributes=user,
+        )
+
+
+@contextmanager
+def translate_errors(queue_name: str) -> Iterator[None]:
+    """Re-raise botocore failures as `SqsError`s that say what the caller can do about them."""
+    try:
+        yield
+    except NoCredentialsError as exc:
+        raise SqsUnavailableError(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+        ) from exc
+    except ParamValidationError as exc:
+        raise SqsRequestError("ParamValidation", str(exc)) from exc
+    except BotoCoreError as exc:
+        raise SqsUnavailableError(f"SQS unreachable: {exc}") from exc
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Unknown")
+        message = error.get("Message", str(exc))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code.endswith(_QUEUE_MISSING):
+            raise QueueNotFoundError(queue_name) from exc
+        if code in _TRANSIENT or status >= 500:
+            raise SqsUnavailableError(f"SQS unavailable ({code}): {message}") from exc
+        raise SqsRequestError(code, message) from exc
+
+
+class SqsQueue:
+    """One queue, addressed by name; safe to share between threads."""
+
+    def __init__(self, client: SQSClient, queue_name: str) -> None:
+        self.client = client
+        self.name = queue_name
+        self._url: str | None = None
+        self._max_size: int | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, queue_name: str | None = None, long_poll: bool = False
+    ) -> SqsQueue:
+        client = build_sqs_client(settings, long_poll=long_poll)
+        return cls(client, queue_name or settings.sqs.queue_name)
+
+    @property
+    def url(self) -> str:
+        """The queue URL, asked of SQS once: it differs between AWS, localstack and moto."""
+        if self._url is None:
+            with self._lock, translate_errors(self.name):
+                if self._url is None:
+                    self._url = self.client.get_queue_url(QueueName=self.name)["QueueUrl"]
+        return self._url
+
+    def attributes(self, *names: QueueAttributeFilterType) -> dict[str, str]:
+        with translate_errors(self.name):
+            response = self.client.get_queue_attributes(
+                QueueUrl=self.url, AttributeNames=list(names) or ["All"]
+            )
+        return {str(name): value for name, value in response.get("Attributes", {}).items()}
+
+    def max_message_size(self) -> int:
+        """The queue's MaximumMessageSize in bytes, read once from the queue."""
+        if self._max_size is None:
+            self._max_size = int(self.attributes("MaximumMessageSize")["MaximumMessageSize"])
+        return self._max_size
+
+    def check_size(self, envelope: Envelope) -> None:
+        limit = self.max_message_size()
+        size = envelope.sqs_size()
+        if size > limit:
+            raise MessageTooLargeError(size, limit)
+
+    def send(self, envelope: Envelope, *, delay_seconds: int = 0) -> SendResult:
+        self.check_size(envelope)
+        with translate_errors(self.name):
+            response = self.client.send_message(
+                QueueUrl=self.url,
+                MessageBody=envelope.to_body(),
+                MessageAttributes=envelope.message_attributes(),
+                DelaySeconds=delay_seconds,
+            )
+        return SendResult(str(envelope.id), response["MessageId"])
+
+    def send_batch(
+        self, envelopes: Sequence[Envelope], *, delay_seconds: int = 0
+    ) -> BatchSendResult:
+        """Send up to ten envelopes in one call; entries are identified by envelope id."""
+        if not envelopes:
+            return BatchSendResult()
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {
+                "Id": str(envelope.id),
+                "MessageBody": envelope.to_body(),
+                "MessageAttributes": envelope.message_attributes(),
+                "DelaySeconds": delay_seconds,
+            }
+            for envelope in envelopes
+        ]
+        with translate_errors(self.name):
+            response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+        sent = [SendResult(ok["Id"], ok["MessageId"]) for ok in response.get("Successful", [])]
+        return BatchSendResult(sent, _failures(response.get("Failed", [])))
+
+    def receive(self, *, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+        with translate_errors(self.name):
+            response = self.client.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=max_messages,
+                WaitTimeSeconds=wait_time_seconds,
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                MessageAttributeNames=["All"],
+            )
+        return [ReceivedMessage.from_sqs(raw) for raw in response.get("Messages", [])]
+
+    def delete_batch(self, receipt_handles: Sequence[str]) -> list[EntryFailure]:
+        """Delete up to ten messages; returns the entries (by index) SQS did not delete."""
+        if not receipt_handles:
+            return []
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(index), "ReceiptHandle": handle}
+            for index, handle in enumerate(receipt_handles)
+        ]
+        with translate_errors(self.name):
+            response = self.client.delete_message_batch(QueueUrl=self.url, Entries=entries)
+        return _failures(response.get("Failed", []))
+
+    def change_visibility_batch(
+        self, receipt_handles: Sequence[str], timeout: int
+    ) -> list[EntryFailure]:
+        """Set the visibility of up to ten messages; 0 hands them back to the queue at once."""
+        if not receipt_handles:
+            return []
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": timeout}
+            for index, handle in enumerate(receipt_handles)
+        ]
+        with translate_errors(self.name):
+            response = self.client.change_message_visibility_batch(
+                QueueUrl=self.url, Entries=entries
+            )
+        return _failures(response.get("Failed", []))
+
+    def ping(self) -> None:
+        """Raise an `SqsError` unless the queue answers."""
+        self.attributes("QueueArn")
+
+
+def _failures(raw: Sequence[BatchResultErrorEntryTypeDef]) -> list[EntryFailure]:
+    return [
+        EntryFailure(
+            entry_id=entry["Id"],
+            code=entry.get("Code", "Unknown"),
+            message=entry.get("Message", ""),
+            sender_fault=entry.get("SenderFault", False),
+        )
+        for entry in raw
+    ]
+
+
+__all__ = [
+    "BatchSendResult",
+    "EntryFailure",
+    "ReceivedMessage",
+    "SendResult",
+    "SqsError",
+    "SqsQueue",
+    "translate_errors",
+]
