@@ -11,13 +11,13 @@ from shared.errors import SqsError
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model_exclude_none=True)
 def get_health() -> Health:
     """The process is up; says nothing about SQS, so a queue outage does not restart us."""
     return Health(status="ok")
 
 
-@router.get("/readyz", responses={503: {"model": Health}})
+@router.get("/readyz", responses={503: {"model": Health}}, response_model_exclude_none=True)
 def get_readiness(queue: QueueDep, response: Response) -> Health:
     """Ready when the queue answers: route traffic here only then."""
     try:

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from producer.main import create_app
+from tests.conftest import make_settings
+from tests.support import free_port
+
+
+def test_healthz_and_readyz_when_the_queue_answers(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_readyz_is_503_when_sqs_is_down_but_healthz_stays_ok() -> None:
+    settings = make_settings(
+        endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1, connect_timeout=0.5
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "unavailable"
+
+
+def test_openapi_documents_the_endpoint_with_examples(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    post = spec["paths"]["/messages"]["post"]
+    assert set(post["responses"]) >= {"202", "400", "413", "415", "422", "503"}
+    examples = post["requestBody"]["content"]["application/json"]["examples"]
+    assert "order" in examples
+    assert client.get("/docs").status_code == 200

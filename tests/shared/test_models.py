@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+import pytest
+from pydantic import ValidationError
+
+from shared.models import MAX_USER_ATTRIBUTES, Envelope
+
+
+def test_body_round_trips_and_carries_every_field() -> None:
+    envelope = Envelope(type="order.created", payload={"n": 1, "nested": {"a": [1, 2]}})
+    body = json.loads(envelope.to_body())
+    assert set(body) == {"id", "type", "payload", "created_at", "correlation_id", "attributes"}
+    assert UUID(body["id"]) == envelope.id
+    assert Envelope.from_body(envelope.to_body()) == envelope
+
+
+def test_each_envelope_gets_its_own_id_and_correlation_id() -> None:
+    first, second = (Envelope(type="t", payload={}) for _ in range(2))
+    assert first.id != second.id
+    assert first.correlation_id != second.correlation_id
+    assert first.created_at.tzinfo is not None
+
+
+def test_type_and_correlation_id_travel_as_message_attributes() -> None:
+    envelope = Envelope(type="a.b", payload={}, correlation_id="c-1", attributes={"tenant": "x"})
+    attributes = envelope.message_attributes()
+    assert attributes["type"] == {"DataType": "String", "StringValue": "a.b"}
+    assert attributes["correlation_id"]["StringValue"] == "c-1"
+    assert attributes["tenant"]["StringValue"] == "x"
+
+
+def test_size_counts_body_and_attributes() -> None:
+    small = Envelope(type="t", payload={})
+    bigger = small.model_copy(update={"attributes": {"k": "v" * 100}})
+    assert small.sqs_size() > len(small.to_body())
+    assert bigger.sqs_size() >= small.sqs_size() + 100
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        json.dumps({"type": "t"}),  # no payload
+        json.dumps({"type": "", "payload": {}}),
+        json.dumps({"type": "t", "payload": [1]}),
+        json.dumps({"id": "nope", "type": "t", "payload": {}}),
+    ],
+)
+def test_anything_but_an_envelope_is_refused(body: str) -> None:
+    with pytest.raises(ValidationError):
+        Envelope.from_body(body)
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"type": "x"},  # reserved by the envelope
+        {"AWS.trace": "x"},
+        {"amazon.thing": "x"},
+        {"a..b": "x"},
+        {".a": "x"},
+        {"bad name": "x"},
+        {"empty": ""},
+        {f"a{i}": "x" for i in range(MAX_USER_ATTRIBUTES + 1)},
+    ],
+)
+def test_attributes_follow_sqs_rules(attributes: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Envelope(type="t", payload={}, attributes=attributes)
+
+
+def test_the_largest_allowed_attribute_set_is_accepted() -> None:
+    attributes = {f"a{i}": "x" for i in range(MAX_USER_ATTRIBUTES)}
+    assert len(Envelope(type="t", payload={}, attributes=attributes).message_attributes()) == 10
