@@ -1,0 +1,104 @@
+"""A running system for end-to-end tests: moto's HTTP server, producer and consumer processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared.bootstrap import QueuePair, ensure_queues
+from shared.settings import Settings
+from shared.sqs import SqsQueue
+from tests.support import Service, free_port, http_status, service_env, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    endpoint: str
+    settings: Settings
+    queues: QueuePair
+    producer_url: str
+    consumer_url: str
+    record: Path
+    producer: Service
+    consumer: Service
+
+    def handled_ids(self) -> list[str]:
+        return self.record.read_text().split() if self.record.exists() else []
+
+    def queue(self, name: str | None = None) -> SqsQueue:
+        return SqsQueue.from_settings(self.settings, queue_name=name)
+
+
+def depth(queue: SqsQueue) -> int:
+    """Visible, in-flight and delayed messages together."""
+    attributes = queue.attributes(
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    )
+    return sum(int(value) for value in attributes.values())
+
+
+StackFactory = Callable[..., Stack]
+
+
+@pytest.fixture
+def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
+    """Start producer and consumer against the test endpoint; both must stop with exit 0."""
+    started: list[Stack] = []
+
+    def start(**overrides: str) -> Stack:
+        values = {
+            "SQS_WAIT_TIME_SECONDS": "1",
+            "SQS_VISIBILITY_TIMEOUT": "5",
+            "CONSUMER_HANDLERS": "tests.e2e.recording_handlers",
+            "E2E_RECORD_FILE": str(tmp_path / "handled.txt"),
+            "PRODUCER_PORT": str(free_port()),
+            "CONSUMER_PORT": str(free_port()),
+            **overrides,
+        }
+        env = service_env(moto_endpoint, **values)
+        settings = Settings(
+            _env_file=None,
+            sqs={
+                "endpoint_url": moto_endpoint,
+                "max_receive_count": int(values.get("SQS_MAX_RECEIVE_COUNT", "5")),
+                "visibility_timeout": int(values["SQS_VISIBILITY_TIMEOUT"]),
+            },
+        )
+        queues = ensure_queues(settings)
+        producer = Service(["-m", "producer"], env, tmp_path / "producer.log")
+        consumer = Service(["-m", "consumer"], env, tmp_path / "consumer.log")
+        stack = Stack(
+            moto_endpoint,
+            settings,
+            queues,
+            f"http://127.0.0.1:{values['PRODUCER_PORT']}",
+            f"http://127.0.0.1:{values['CONSUMER_PORT']}",
+            Path(values["E2E_RECORD_FILE"]),
+            producer,
+            consumer,
+        )
+        started.append(stack)
+        wait_for(
+            lambda: http_status(f"{stack.producer_url}/readyz") == 200,
+            timeout=30,
+            what=f"producer ready\n{producer.output}",
+        )
+        wait_for(
+            lambda: http_status(f"{stack.consumer_url}/healthz") == 200,
+            timeout=30,
+            what=f"consumer healthy\n{consumer.output}",
+        )
+        return stack
+
+    yield start
+    for stack in started:
+        for service in (stack.producer, stack.consumer):
+            if service.alive():
+                assert service.stop() == 0, service.output

@@ -1,0 +1,27 @@
+"""Handlers the end-to-end tests load into a real consumer through CONSUMER_HANDLERS.
+
+Each handled envelope id is appended to the file named by E2E_RECORD_FILE, so the test
+process can count exactly what the consumer process did.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from consumer import Envelope, handler
+
+
+def _record(envelope: Envelope) -> None:
+    with open(os.environ["E2E_RECORD_FILE"], "a") as record:
+        record.write(f"{envelope.id}\n")
+
+
+@handler("e2e.record")
+def on_record(payload: dict[str, Any], envelope: Envelope) -> None:
+    _record(envelope)
+
+
+@handler("e2e.fail")
+def on_fail(payload: dict[str, Any]) -> None:
+    raise RuntimeError(f"always fails: {payload}")

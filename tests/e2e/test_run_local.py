@@ -1,0 +1,113 @@
+"""`make run`'s script as a user runs it: everything comes up, a message flows, Ctrl-C cleans up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, free_port, http_status, post_json, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def children_of(pid: int) -> set[int]:
+    """Every live descendant of `pid`, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("sqs", "producer", "consumer")}
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        runner = subprocess.Popen(
+            [
+                sys.executable,
+                "scripts/run_local.py",
+                f"--sqs-port={ports['sqs']}",
+                f"--producer-port={ports['producer']}",
+                f"--consumer-port={ports['consumer']}",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "SQS_WAIT_TIME_SECONDS": "2"},
+        )
+        try:
+            producer = f"http://127.0.0.1:{ports['producer']}"
+            wait_for(
+                lambda: "Ctrl-C stops everything" in log_path.read_text(),
+                timeout=60,
+                what="the runner's banner",
+            )
+            assert http_status(f"{producer}/readyz") == 200
+            status, body = post_json(
+                f"{producer}/messages",
+                {"type": "order.created", "payload": {"order_id": "A-1", "amount": 9.5}},
+            )
+            assert status == 202
+            metrics = f"http://127.0.0.1:{ports['consumer']}/metrics"
+
+            def deleted() -> bool:
+                with urllib.request.urlopen(metrics, timeout=5) as response:
+                    return "sqs_messages_deleted_total 1.0" in response.read().decode()
+
+            wait_for(deleted, timeout=20, what="the message handled and deleted")
+            assert f"message {body['id']}" in log_path.read_text()
+            spawned = children_of(runner.pid)
+            assert len(spawned) >= 3  # endpoint, producer, consumer
+        finally:
+            runner.send_signal(signal.SIGINT)
+            code = runner.wait(60)
+    output = log_path.read_text()
+    assert code == 0, output
+    assert "all processes stopped" in output
+    wait_for(lambda: not any(alive(pid) for pid in spawned), timeout=10, what="no process left")
+    assert all(http_status(f"http://127.0.0.1:{port}/") is None for port in ports.values())
+
+
+def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "scripts/run_local.py", f"--producer-port={port}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"producer port {port} already in use" in result.stderr
