@@ -12,7 +12,9 @@ help:
 	@echo "make lint       ruff and mypy"
 
 install:
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv \
+		|| { echo "could not install uv with pip: see https://docs.astral.sh/uv/ to install it"; exit 1; }
 	@$(UV) sync --frozen --quiet
 
 run: install
