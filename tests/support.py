@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -85,6 +86,17 @@ def service_env(endpoint: str, **overrides: str) -> dict[str, str]:
     return env
 
 
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Whatever a failed test left running dies with the test session."""
+    for process in _started:
+        if process.poll() is None:
+            process.kill()
+
+
 class Service:
     """A service started as `python <args>`, its output in a log file, stopped by signal."""
 
@@ -98,6 +110,7 @@ class Service:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+        _started.append(self.process)
 
     @property
     def output(self) -> str:

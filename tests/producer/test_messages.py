@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from uuid import UUID
 
 import boto3
@@ -177,3 +178,21 @@ def test_an_unexpected_error_is_a_json_500_without_internals(
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error; nothing was sent"}
     assert "secret" not in response.text
+
+
+def test_a_streamed_body_over_the_limit_is_refused(queues: QueuePair, stored: SqsQueue) -> None:
+    settings = make_settings()
+    settings.producer.max_body_bytes = 4096
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"type": "a", "payload": {"x": "'
+        for _ in range(10):
+            yield b"y" * 1000
+        yield b'"}}'
+
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/messages", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert stored_messages(stored) == []
