@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -67,6 +67,10 @@ class ProducerSettings(BaseModel):
         ge=1024,
         description="Requests declaring a larger Content-Length are refused before reading.",
     )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the /admin endpoints; unset disables them.",
+    )
 
 
 class ConsumerSettings(BaseModel):
@@ -84,6 +88,31 @@ class ConsumerSettings(BaseModel):
         description="/healthz fails when no receive has completed for this long.",
     )
     error_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    retry_base_seconds: float = Field(
+        default=2.0, ge=0, description="First retry delay after a handler failure; doubles."
+    )
+    retry_max_seconds: float = Field(
+        default=300.0, ge=0, le=43_200, description="Cap on the retry delay."
+    )
+    heartbeat_after: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Fraction of the visibility timeout after which visibility is extended.",
+    )
+    handler_timeout_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="Longest a handler may hold a message; then it is abandoned and retried.",
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=20.0, ge=0, description="How long running handlers get to finish on SIGTERM."
+    )
+    idempotency_store: Literal["memory", "dynamodb"] = "memory"
+    idempotency_table: str = Field(default="sqs-idempotency", min_length=3, max_length=255)
+    idempotency_ttl_seconds: int = Field(
+        default=3600, ge=1, description="How long a completed message id is remembered."
+    )
 
     @field_validator("handlers", mode="before")
     @classmethod
