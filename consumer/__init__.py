@@ -4,12 +4,21 @@ Writing a handler takes one import::
 
     from consumer import handler
 
-    @handler("order.created")
+    @handler("order.created", idempotent=True)
     def on_order(order: OrderCreated) -> None: ...
 """
 
-from consumer.registry import HandlerRegistry, handler, registry
-from consumer.worker import BatchOutcome, Worker
+from consumer.registry import HandlerRegistry, PermanentError, handler, registry
+from consumer.retry import Backoff
+from consumer.worker import Worker
 from shared.models import Envelope
 
-__all__ = ["BatchOutcome", "Envelope", "HandlerRegistry", "Worker", "handler", "registry"]
+__all__ = [
+    "Backoff",
+    "Envelope",
+    "HandlerRegistry",
+    "PermanentError",
+    "Worker",
+    "handler",
+    "registry",
+]

@@ -9,6 +9,7 @@ import sys
 from types import FrameType
 
 from consumer.http import serve_status
+from consumer.idempotency import store_from_settings
 from consumer.metrics import Metrics
 from consumer.registry import registry
 from consumer.worker import Worker
@@ -34,7 +35,7 @@ def main() -> int:
     load_handler_modules(settings.consumer.handlers)
     queue = SqsQueue.from_settings(settings, long_poll=True)
     metrics = Metrics()
-    worker = Worker(queue, registry, settings, metrics)
+    worker = Worker(queue, registry, settings, metrics, store_from_settings(settings))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: finishing in-flight work", signal.Signals(signum).name)

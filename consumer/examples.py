@@ -9,10 +9,12 @@ import logging
 
 from pydantic import BaseModel, Field
 
-from consumer.registry import handler
+from consumer.registry import PermanentError, handler
 from shared.models import Envelope
 
 log = logging.getLogger(__name__)
+
+SUPPORTED_CURRENCIES = frozenset({"EUR", "USD", "GBP"})
 
 
 class OrderCreated(BaseModel):
@@ -21,9 +23,12 @@ class OrderCreated(BaseModel):
     currency: str = "EUR"
 
 
-@handler("order.created")
+@handler("order.created", idempotent=True)
 def on_order_created(order: OrderCreated, envelope: Envelope) -> None:
-    """A validated payload: a message whose payload does not fit OrderCreated fails."""
+    """A payload that does not fit OrderCreated, or an unknown currency, is dead-lettered at
+    once; a redelivered order is acknowledged without being processed twice."""
+    if order.currency not in SUPPORTED_CURRENCIES:
+        raise PermanentError(f"currency {order.currency!r} is not supported")
     log.info(
         "order %s: %.2f %s (message %s)", order.order_id, order.amount, order.currency, envelope.id
     )

@@ -1,6 +1,8 @@
-"""Prometheus counters for the worker, on a registry of their own so tests can read them."""
+"""Prometheus metrics for the worker, on a registry of their own so tests can read them."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -8,32 +10,38 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.received = Counter(
-            "sqs_messages_received", "Messages received from SQS.", registry=self.registry
+        self.received = self._counter("sqs_messages_received", "Messages received from SQS.")
+        self.processed = self._counter(
+            "sqs_messages_processed", "Messages whose handler succeeded.", ["handler"]
         )
-        self.processed = Counter(
-            "sqs_messages_processed",
-            "Messages whose handler succeeded.",
-            ["handler"],
-            registry=self.registry,
-        )
-        self.failed = Counter(
+        self.failed = self._counter(
             "sqs_messages_failed",
-            "Messages not handled: invalid_body, no_handler or handler_error.",
+            "Failures by reason: handler_error, invalid_body, invalid_payload, no_handler.",
             ["reason"],
-            registry=self.registry,
         )
-        self.deleted = Counter(
-            "sqs_messages_deleted", "Messages deleted (acknowledged).", registry=self.registry
+        self.deleted = self._counter("sqs_messages_deleted", "Messages deleted (acknowledged).")
+        self.retried = self._counter(
+            "sqs_messages_retried", "Failed messages scheduled for a later retry."
         )
-        self.released = Counter(
-            "sqs_messages_released",
-            "Received messages handed back unstarted at shutdown.",
-            registry=self.registry,
+        self.dead_lettered = self._counter(
+            "sqs_messages_dead_lettered", "Messages sent to the dead-letter queue.", ["reason"]
         )
-        self.receive_errors = Counter(
-            "sqs_receive_errors", "Receive calls that failed.", registry=self.registry
+        self.duplicates = self._counter(
+            "sqs_messages_duplicate", "Redeliveries acknowledged without running again."
         )
+        self.released = self._counter(
+            "sqs_messages_released", "Received messages handed back unstarted at shutdown."
+        )
+        self.abandoned = self._counter(
+            "sqs_handlers_abandoned", "Handlers that overran their time limit."
+        )
+        self.visibility_extended = self._counter(
+            "sqs_visibility_extended", "Visibility extensions of held messages."
+        )
+        self.ack_failures = self._counter(
+            "sqs_ack_failures", "Deletes, visibility changes or dead-letter sends that failed."
+        )
+        self.receive_errors = self._counter("sqs_receive_errors", "Receive calls that failed.")
         self.handler_seconds = Histogram(
             "sqs_handler_duration_seconds",
             "Time spent in handlers.",
@@ -45,3 +53,6 @@ class Metrics:
             "Unix time of the last completed receive call.",
             registry=self.registry,
         )
+
+    def _counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)

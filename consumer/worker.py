@@ -1,41 +1,33 @@
-"""The long-polling loop: receive, dispatch to handlers, delete only what succeeded.
+"""The long-polling loop: receive, dispatch to handlers, settle every outcome with SQS.
 
-A message is acknowledged (deleted) only after its handler returned. Anything else leaves
-it in the queue: it reappears after the visibility timeout and, after the queue's
-maxReceiveCount, lands in the dead-letter queue. Nothing here lets one bad message, one
-failed call or one failing handler stop the loop.
+A message is deleted only after its handler succeeded. A failed one is made visible again
+after a backoff; one that retrying cannot help is moved to the dead-letter queue with its
+reason. Nothing here lets one bad message, one failed call or one failing handler stop
+the loop; SIGTERM stops it gracefully.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
+from consumer.acknowledger import Acknowledger
+from consumer.dispatch import Dispatcher
+from consumer.heartbeat import Heartbeat
+from consumer.idempotency import IdempotencyStore, MemoryStore
 from consumer.metrics import Metrics
+from consumer.outcome import Outcome, Released
 from consumer.registry import HandlerRegistry
+from consumer.retry import Backoff
 from shared.errors import SqsError
-from shared.models import Envelope
 from shared.settings import Settings
 from shared.sqs import ReceivedMessage, SqsQueue
 
 log = logging.getLogger(__name__)
-
-DELETE_ATTEMPTS = 3
-
-
-@dataclass
-class BatchOutcome:
-    """What became of one received batch, by SQS MessageId."""
-
-    succeeded: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    released: list[str] = field(default_factory=list)
 
 
 class Worker:
@@ -47,33 +39,76 @@ class Worker:
         registry: HandlerRegistry,
         settings: Settings,
         metrics: Metrics | None = None,
+        store: IdempotencyStore | None = None,
     ) -> None:
         self.queue = queue
-        self.registry = registry
         self.settings = settings
         self.metrics = metrics or Metrics()
+        consumer = settings.consumer
         self._stopping = threading.Event()
+        self._stop_deadline: float | None = None
         self._last_receive = time.monotonic()
+        self._handler_started: float | None = None
         self._running = False
+        self._max_receive_count: int | None = settings.sqs.max_receive_count
+        self._visibility_timeout = settings.sqs.visibility_timeout
+        self.dispatcher = Dispatcher(
+            registry,
+            settings,
+            self.metrics,
+            store or MemoryStore(),
+            max_receive_count=lambda: self._max_receive_count,
+            stop_deadline=lambda: self._stop_deadline,
+        )
+        dlq = SqsQueue(queue.client, settings.sqs.dlq_name)
+        backoff = Backoff(consumer.retry_base_seconds, consumer.retry_max_seconds)
+        self.acknowledger = Acknowledger(queue, dlq, self.metrics, backoff)
+        self.heartbeat: Heartbeat | None = None
 
     def stop(self) -> None:
-        """Ask the loop to finish: the current handler completes, nothing new starts."""
-        self._stopping.set()
+        """Stop receiving; running handlers get `shutdown_timeout_seconds` to finish."""
+        if not self._stopping.is_set():
+            self._stop_deadline = time.monotonic() + self.settings.consumer.shutdown_timeout_seconds
+            self._stopping.set()
 
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
     def is_healthy(self) -> bool:
-        """False once no receive has completed for `stale_after_seconds`: the poller is stuck."""
-        stale_after = self.settings.consumer.stale_after_seconds
-        return self._running and time.monotonic() - self._last_receive < stale_after
+        """False once no receive has completed for `stale_after_seconds`, unless a handler is
+        running within its time limit: a busy worker is not a stuck one."""
+        consumer = self.settings.consumer
+        now = time.monotonic()
+        if not self._running:
+            return False
+        if now - self._last_receive < consumer.stale_after_seconds:
+            return True
+        started = self._handler_started
+        return started is not None and now - started < consumer.handler_timeout_seconds
 
     def run(self, *, max_batches: int | None = None, until_empty: bool = False) -> None:
         """Poll until stopped, until `max_batches` receives, or until a receive comes back empty."""
-        sqs = self.settings.sqs
         self._running = True
         self._last_receive = time.monotonic()
+        self._read_queue_settings()
+        self.heartbeat = Heartbeat(
+            self.queue,
+            self.metrics,
+            visibility_timeout=self._visibility_timeout,
+            after_fraction=self.settings.consumer.heartbeat_after,
+            max_hold_seconds=self.settings.consumer.handler_timeout_seconds,
+        )
+        self.heartbeat.start()
+        try:
+            self._loop(max_batches, until_empty)
+        finally:
+            self.heartbeat.stop()
+            self._running = False
+        log.info("stopped polling %s", self.queue.name)
+
+    def _loop(self, max_batches: int | None, until_empty: bool) -> None:
+        sqs = self.settings.sqs
         failures = 0
         batches = 0
         log.info(
@@ -82,113 +117,58 @@ class Worker:
             sqs.wait_time_seconds,
             sqs.batch_size,
         )
-        try:
-            while not self.stopping and (max_batches is None or batches < max_batches):
-                try:
-                    messages = self.queue.receive(
-                        max_messages=sqs.batch_size, wait_time_seconds=sqs.wait_time_seconds
-                    )
-                except SqsError as exc:
-                    failures += 1
-                    self.metrics.receive_errors.inc()
-                    delay = self._backoff(failures)
-                    log.warning("receive failed (%s); retrying in %.1fs", exc, delay)
-                    self._stopping.wait(delay)
-                    continue
-                failures = 0
-                batches += 1
-                self._mark_receive()
-                if messages:
-                    self.process(messages)
-                elif until_empty:
-                    break
-        finally:
-            self._running = False
-        log.info("stopped polling %s", self.queue.name)
+        while not self.stopping and (max_batches is None or batches < max_batches):
+            try:
+                messages = self.queue.receive(
+                    max_messages=sqs.batch_size, wait_time_seconds=sqs.wait_time_seconds
+                )
+            except SqsError as exc:
+                failures += 1
+                self.metrics.receive_errors.inc()
+                delay = self._backoff(failures)
+                log.warning("receive failed (%s); retrying in %.1fs", exc, delay)
+                self._stopping.wait(delay)
+                continue
+            failures = 0
+            batches += 1
+            self._mark_receive()
+            if messages:
+                self.process(messages)
+            elif until_empty:
+                break
 
-    def process(self, messages: Sequence[ReceivedMessage]) -> BatchOutcome:
-        """Handle a batch in order; once stopping, hand the unstarted rest back to the queue."""
+    def process(self, messages: Sequence[ReceivedMessage]) -> list[Outcome]:
+        """Handle a batch in order and settle it; once stopping, the unstarted rest is released."""
         self.metrics.received.inc(len(messages))
-        outcome = BatchOutcome()
-        done: list[ReceivedMessage] = []
+        if self.heartbeat is not None:
+            self.heartbeat.hold(messages)
+        outcomes: list[Outcome] = []
         for index, message in enumerate(messages):
             if self.stopping:
-                self._release(messages[index:], outcome)
+                outcomes.extend(Released(m) for m in messages[index:])
                 break
-            reason = self._handle(message)
-            if reason is None:
-                done.append(message)
-                outcome.succeeded.append(message.message_id)
-            else:
-                outcome.failed[message.message_id] = reason
-        self._delete(done)
-        return outcome
-
-    def _handle(self, message: ReceivedMessage) -> str | None:
-        """Run the message's handler; return why it failed, or None on success."""
-        try:
-            envelope = Envelope.from_body(message.body)
-        except ValidationError as exc:
-            self.metrics.failed.labels("invalid_body").inc()
-            log.error(
-                "message %s is not a valid envelope (receive %d): %s",
-                message.message_id,
-                message.receive_count,
-                exc.errors(include_url=False, include_input=False),
-            )
-            return "invalid_body"
-        handler = self.registry.resolve(envelope.type)
-        if handler is None:
-            self.metrics.failed.labels("no_handler").inc()
-            log.error("no handler for type %r (message %s)", envelope.type, envelope.id)
-            return "no_handler"
-        started = time.perf_counter()
-        try:
-            handler(envelope)
-        except Exception:
-            self.metrics.failed.labels("handler_error").inc()
-            log.exception(
-                "handler %s failed on message %s (receive %d)",
-                handler.name,
-                envelope.id,
-                message.receive_count,
-            )
-            return "handler_error"
-        finally:
-            self.metrics.handler_seconds.labels(handler.name).observe(time.perf_counter() - started)
-        self.metrics.processed.labels(handler.name).inc()
-        return None
-
-    def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
-        """Acknowledge in one call, retrying entries SQS reports as failed."""
-        pending = list(messages)
-        for attempt in range(1, DELETE_ATTEMPTS + 1):
-            if not pending:
-                return
+            self._handler_started = time.monotonic()
             try:
-                failures = self.queue.delete_batch([m.receipt_handle for m in pending])
-            except SqsError as exc:
-                log.warning("delete attempt %d failed: %s", attempt, exc)
-                time.sleep(self._backoff(attempt))
-                continue
-            failed_ids = {int(f.entry_id) for f in failures}
-            self.metrics.deleted.inc(len(pending) - len(failed_ids))
-            pending = [m for index, m in enumerate(pending) if index in failed_ids]
-        for message in pending:
-            log.error("could not delete message %s; it will be delivered again", message.message_id)
+                outcomes.append(self.dispatcher.handle(message))
+            finally:
+                self._handler_started = None
+        self.acknowledger.settle(outcomes)
+        if self.heartbeat is not None:
+            self.heartbeat.let_go([m.receipt_handle for m in messages])
+        return outcomes
 
-    def _release(self, messages: Sequence[ReceivedMessage], outcome: BatchOutcome) -> None:
-        """Make unstarted messages visible again at once rather than after the timeout."""
+    def _read_queue_settings(self) -> None:
+        """Take visibility timeout and maxReceiveCount from the queue itself, which rules."""
         try:
-            failures = self.queue.change_visibility_batch([m.receipt_handle for m in messages], 0)
+            attributes = self.queue.attributes("VisibilityTimeout", "RedrivePolicy")
         except SqsError as exc:
-            log.warning("could not release %d messages: %s", len(messages), exc)
+            log.warning("queue attributes unavailable (%s); using settings", exc)
             return
-        failed = {int(f.entry_id) for f in failures}
-        released = [m.message_id for i, m in enumerate(messages) if i not in failed]
-        outcome.released.extend(released)
-        self.metrics.released.inc(len(released))
-        log.info("released %d unstarted messages", len(released))
+        self._visibility_timeout = int(
+            attributes.get("VisibilityTimeout", self._visibility_timeout)
+        )
+        policy = attributes.get("RedrivePolicy")
+        self._max_receive_count = int(json.loads(policy)["maxReceiveCount"]) if policy else None
 
     def _mark_receive(self) -> None:
         self._last_receive = time.monotonic()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.settings import Settings
 from shared.sqs import SqsQueue
 
 JSON_MEDIA_TYPES = ("application/json",)
+ADMIN_DISABLED = "admin endpoints are disabled; set PRODUCER_ADMIN_TOKEN"
+
+_bearer = HTTPBearer(auto_error=False, description="PRODUCER_ADMIN_TOKEN")
 
 
 def get_queue(request: Request) -> SqsQueue:
@@ -31,6 +36,27 @@ def require_json(content_type: Annotated[str | None, Header()] = None) -> None:
             detail=f"Content-Type must be application/json, got {content_type or 'none'!r}",
         )
 
+
+def require_admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """403 while no admin token is configured; else 401 unless the bearer token matches."""
+    settings: Settings = request.app.state.settings
+    expected = settings.producer.admin_token
+    if expected is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=ADMIN_DISABLED)
+    given = credentials.credentials if credentials else ""
+    if not secrets.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="a valid admin bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+RequireAdmin = Depends(require_admin)
+"""For `dependencies=[RequireAdmin]` on admin routers."""
 
 QueueDep = Annotated[SqsQueue, Depends(get_queue)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
-from producer.routes import health, messages
+from producer.routes import admin, health, messages
 from shared.settings import Settings, get_settings
 from shared.sqs import SqsQueue
 
@@ -38,4 +38,5 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
     app.include_router(messages.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     return app

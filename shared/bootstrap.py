@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.aws import build_sqs_client
+from shared.aws import build_dynamodb_client, build_sqs_client
 from shared.errors import SqsError, SqsUnavailableError
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 from shared.sqs import translate_errors
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_sqs.client import SQSClient
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,16 @@ def ensure_queues(settings: Settings, client: SQSClient | None = None) -> QueueP
     return QueuePair(queue_url, dlq_url, dlq_arn)
 
 
+def ensure_resources(settings: Settings) -> QueuePair:
+    """Everything the services need: the queues, and the idempotency table if DynamoDB holds it."""
+    pair = ensure_queues(settings)
+    if settings.consumer.idempotency_store == "dynamodb":
+        table = settings.consumer.idempotency_table
+        ensure_idempotency_table(build_dynamodb_client(settings), table)
+        log.info("idempotency table ready: %s", table)
+    return pair
+
+
 def _ensure_queue(client: SQSClient, name: str, attributes: dict[str, str]) -> str:
     """Create the queue, or update it: CreateQueue fails on a queue whose attributes differ."""
     with translate_errors(name):
@@ -70,13 +81,36 @@ def _ensure_queue(client: SQSClient, name: str, attributes: dict[str, str]) -> s
         return url
 
 
+def ensure_idempotency_table(client: DynamoDBClient, table: str) -> None:
+    """Create the idempotency table with its TTL attribute, if it does not exist yet."""
+    with translate_errors(table):
+        try:
+            client.describe_table(TableName=table)
+            return
+        except client.exceptions.ResourceNotFoundException:
+            pass
+        client.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.get_waiter("table_exists").wait(
+            TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+        )
+
+
 def ensure_queues_when_reachable(settings: Settings, wait_seconds: float) -> QueuePair:
-    """Retry `ensure_queues` while the endpoint is still starting, for up to `wait_seconds`."""
+    """Retry `ensure_resources` while the endpoint is still starting, up to `wait_seconds`."""
     deadline = time.monotonic() + wait_seconds
     delay = 0.2
     while True:
         try:
-            return ensure_queues(settings)
+            return ensure_resources(settings)
         except SqsUnavailableError as exc:
             if time.monotonic() + delay > deadline:
                 raise

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
         BatchResultErrorEntryTypeDef,
         ChangeMessageVisibilityBatchRequestEntryTypeDef,
         DeleteMessageBatchRequestEntryTypeDef,
+        MessageAttributeValueTypeDef,
         MessageTypeDef,
+        ReceiveMessageRequestTypeDef,
         SendMessageBatchRequestEntryTypeDef,
     )
 
@@ -81,6 +83,16 @@ class BatchSendResult:
 
 
 @dataclass(frozen=True)
+class OutgoingMessage:
+    """A message ready to send as it is: batch entry id, body and attributes."""
+
+    id: str
+    body: str
+    attributes: dict[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
+    delay_seconds: int = 0
+
+
+@dataclass(frozen=True)
 class ReceivedMessage:
     """A message as received: the raw body (parsing it is the caller's business) and its receipt."""
 
@@ -89,6 +101,8 @@ class ReceivedMessage:
     body: str
     receive_count: int
     attributes: dict[str, str]
+    sent_timestamp: int | None = None
+    """SentTimestamp: epoch milliseconds when the message was sent to this queue."""
 
     @classmethod
     def from_sqs(cls, raw: MessageTypeDef) -> ReceivedMessage:
@@ -97,12 +111,14 @@ class ReceivedMessage:
             name: value.get("StringValue", "")
             for name, value in raw.get("MessageAttributes", {}).items()
         }
+        sent = system.get("SentTimestamp")
         return cls(
             message_id=raw["MessageId"],
             receipt_handle=raw["ReceiptHandle"],
             body=raw.get("Body", ""),
             receive_count=int(system.get("ApproximateReceiveCount", "1")),
             attributes=user,
+            sent_timestamp=int(sent) if sent else None,
         )
 
 
@@ -138,6 +154,7 @@ class SqsQueue:
         self.client = client
         self.name = queue_name
         self._url: str | None = None
+        self._arn: str | None = None
         self._max_size: int | None = None
         self._lock = threading.Lock()
 
@@ -191,31 +208,41 @@ class SqsQueue:
         self, envelopes: Sequence[Envelope], *, delay_seconds: int = 0
     ) -> BatchSendResult:
         """Send up to ten envelopes in one call; entries are identified by envelope id."""
-        if not envelopes:
-            return BatchSendResult()
-        entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {
-                "Id": str(envelope.id),
-                "MessageBody": envelope.to_body(),
-                "MessageAttributes": envelope.message_attributes(),
-                "DelaySeconds": delay_seconds,
-            }
-            for envelope in envelopes
-        ]
-        with translate_errors(self.name):
-            response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
-        sent = [SendResult(ok["Id"], ok["MessageId"]) for ok in response.get("Successful", [])]
-        return BatchSendResult(sent, _failures(response.get("Failed", [])))
+        return self.send_raw_batch(
+            [
+                OutgoingMessage(
+                    str(envelope.id),
+                    envelope.to_body(),
+                    envelope.message_attributes(),
+                    delay_seconds,
+                )
+                for envelope in envelopes
+            ]
+        )
 
     def receive(self, *, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+        return self._receive(max_messages, wait_time_seconds, None)
+
+    def receive_with_visibility(
+        self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int
+    ) -> list[ReceivedMessage]:
+        """Receive, hiding the messages for `visibility_timeout` instead of the queue's own."""
+        return self._receive(max_messages, wait_time_seconds, visibility_timeout)
+
+    def _receive(
+        self, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None
+    ) -> list[ReceivedMessage]:
+        request: ReceiveMessageRequestTypeDef = {
+            "QueueUrl": self.url,
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": wait_time_seconds,
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+            "MessageAttributeNames": ["All"],
+        }
+        if visibility_timeout is not None:
+            request["VisibilityTimeout"] = visibility_timeout
         with translate_errors(self.name):
-            response = self.client.receive_message(
-                QueueUrl=self.url,
-                MaxNumberOfMessages=max_messages,
-                WaitTimeSeconds=wait_time_seconds,
-                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-                MessageAttributeNames=["All"],
-            )
+            response = self.client.receive_message(**request)
         return [ReceivedMessage.from_sqs(raw) for raw in response.get("Messages", [])]
 
     def delete_batch(self, receipt_handles: Sequence[str]) -> list[EntryFailure]:
@@ -234,21 +261,59 @@ class SqsQueue:
         self, receipt_handles: Sequence[str], timeout: int
     ) -> list[EntryFailure]:
         """Set the visibility of up to ten messages; 0 hands them back to the queue at once."""
-        if not receipt_handles:
+        return self.set_visibilities([(handle, timeout) for handle in receipt_handles])
+
+    def set_visibilities(self, entries: Sequence[tuple[str, int]]) -> list[EntryFailure]:
+        """Give each of up to ten messages its own visibility timeout, in one call.
+
+        Failures are reported by index into `entries`.
+        """
+        if not entries:
             return []
-        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+        request: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
             {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": timeout}
-            for index, handle in enumerate(receipt_handles)
+            for index, (handle, timeout) in enumerate(entries)
         ]
         with translate_errors(self.name):
             response = self.client.change_message_visibility_batch(
-                QueueUrl=self.url, Entries=entries
+                QueueUrl=self.url, Entries=request
             )
         return _failures(response.get("Failed", []))
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        """Send up to ten messages whose body and attributes are already made (dead letters,
+        redrives); results are identified by each message's `id`."""
+        if not messages:
+            return BatchSendResult()
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {
+                "Id": m.id,
+                "MessageBody": m.body,
+                "MessageAttributes": m.attributes,
+                "DelaySeconds": m.delay_seconds,
+            }
+            for m in messages
+        ]
+        with translate_errors(self.name):
+            response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
+        sent = [SendResult(ok["Id"], ok["MessageId"]) for ok in response.get("Successful", [])]
+        return BatchSendResult(sent, _failures(response.get("Failed", [])))
 
     def ping(self) -> None:
         """Raise an `SqsError` unless the queue answers."""
         self.attributes("QueueArn")
+
+    @property
+    def arn(self) -> str:
+        """The queue ARN, asked of SQS once rather than built from an account id."""
+        if self._arn is None:
+            self._arn = self.attributes("QueueArn")["QueueArn"]
+        return self._arn
+
+    def purge(self) -> None:
+        """Delete every message in the queue (SQS allows one purge per queue a minute)."""
+        with translate_errors(self.name):
+            self.client.purge_queue(QueueUrl=self.url)
 
 
 def _failures(raw: Sequence[BatchResultErrorEntryTypeDef]) -> list[EntryFailure]:
@@ -266,6 +331,7 @@ def _failures(raw: Sequence[BatchResultErrorEntryTypeDef]) -> list[EntryFailure]
 __all__ = [
     "BatchSendResult",
     "EntryFailure",
+    "OutgoingMessage",
     "ReceivedMessage",
     "SendResult",
     "SqsError",

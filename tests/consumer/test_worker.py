@@ -6,13 +6,14 @@ from typing import Any
 
 import boto3
 import pytest
+from pydantic import BaseModel
 
 from consumer.metrics import Metrics
-from consumer.registry import HandlerRegistry
+from consumer.registry import HandlerRegistry, PermanentError
 from consumer.worker import Worker
 from shared.bootstrap import QueuePair, ensure_queues
 from shared.models import Envelope
-from shared.sqs import SqsQueue
+from shared.sqs import ReceivedMessage, SqsQueue
 from tests.conftest import make_settings
 from tests.consumer.conftest import counter, send
 from tests.support import free_port
@@ -44,74 +45,135 @@ def test_handled_messages_are_deleted(
     assert counter(worker.metrics, "sqs_messages_deleted_total") == 25
 
 
-def test_a_failing_handler_leaves_the_message_for_another_try(
-    worker: Worker, queue: SqsQueue, registry: HandlerRegistry
+def test_a_failing_handler_is_retried_after_a_backoff(
+    queue: SqsQueue, registry: HandlerRegistry
 ) -> None:
-    attempts: list[int] = []
+    settings = make_settings()
+    settings.consumer.retry_base_seconds = 1.0
+    worker = Worker(queue, registry, settings, Metrics())
+    attempts: list[float] = []
 
     def flaky(payload: dict[str, Any]) -> None:
-        attempts.append(payload["n"])
+        attempts.append(time.monotonic())
         if len(attempts) == 1:
             raise RuntimeError("transient")
 
     registry.register("job", flaky)
     send(queue, n=7)
     worker.run(max_batches=1)
-    assert attempts == [7]
-    assert depth(queue) == (0, 1)  # invisible, not deleted
+    assert len(attempts) == 1
+    assert depth(queue) == (0, 1)  # invisible for the backoff, not deleted
     assert counter(worker.metrics, "sqs_messages_failed_total", reason="handler_error") == 1
-    time.sleep(1.1)  # the test queue's visibility timeout is one second
-    worker.run(until_empty=True)
-    assert attempts == [7, 7]
+    assert counter(worker.metrics, "sqs_messages_retried_total") == 1
+    deadline = time.monotonic() + 5
+    while len(attempts) < 2 and time.monotonic() < deadline:
+        worker.run(max_batches=1)
+    assert len(attempts) == 2
+    assert 0.9 <= attempts[1] - attempts[0] <= 3
     assert depth(queue) == (0, 0)
+    assert counter(worker.metrics, "sqs_messages_deleted_total") == 1
 
 
-def test_a_message_that_always_fails_ends_in_the_dead_letter_queue(
+def dead_letters(dlq_url: str) -> list[dict[str, Any]]:
+    client = boto3.client("sqs", region_name="us-east-1")
+    response = client.receive_message(
+        QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )
+    messages: list[Any] = response.get("Messages", [])
+    return messages
+
+
+def reason_of(message: dict[str, Any]) -> str:
+    return str(message["MessageAttributes"]["dlq_reason"]["StringValue"])
+
+
+def test_a_message_that_always_fails_is_dead_lettered_with_its_error(
     queues: QueuePair, registry: HandlerRegistry
 ) -> None:
     settings = make_settings(max_receive_count=2)
+    settings.consumer.retry_base_seconds = 0
     ensure_queues(settings)
     queue = SqsQueue.from_settings(settings)
     worker = Worker(queue, registry, settings, Metrics())
 
     def broken(payload: dict[str, Any]) -> None:
-        raise RuntimeError("poison")
+        raise RuntimeError("poison pill")
 
     registry.register("job", broken)
-    sent = send(queue, n=1)
-    for _ in range(3):
+    sent = Envelope(type="job", payload={}, attributes={"tenant": "acme"})
+    queue.send(sent)
+    for _ in range(4):
         worker.run(max_batches=1)
-        time.sleep(1.1)
     assert counter(worker.metrics, "sqs_messages_failed_total", reason="handler_error") == 2
     assert depth(queue) == (0, 0)
-    dlq = boto3.client("sqs", region_name="us-east-1")
-    dead = dlq.receive_message(QueueUrl=queues.dlq_url, MaxNumberOfMessages=10)["Messages"]
-    assert [Envelope.from_body(m["Body"]).id for m in dead] == [sent.id]
+    [dead] = dead_letters(queues.dlq_url)
+    assert Envelope.from_body(dead["Body"]) == sent  # the body is untouched
+    attributes = {k: v["StringValue"] for k, v in dead["MessageAttributes"].items()}
+    assert attributes["dlq_reason"] == "retries_exhausted"
+    assert "RuntimeError: poison pill" in attributes["dlq_error"]
+    assert attributes["dlq_receive_count"] == "2"
+    assert attributes["dlq_source_queue"] == "messages"
+    assert attributes["tenant"] == "acme"
+    assert attributes["type"] == "job"
+    labels = {"reason": "retries_exhausted"}
+    assert counter(worker.metrics, "sqs_messages_dead_lettered_total", **labels) == 1
 
 
-def test_a_body_that_is_not_an_envelope_never_stops_the_loop(
-    worker: Worker, queue: SqsQueue, registry: HandlerRegistry, caplog: pytest.LogCaptureFixture
-) -> None:
-    handled: list[int] = []
-    registry.register("job", lambda payload: handled.append(payload["n"]))
-    queue.client.send_message(QueueUrl=queue.url, MessageBody="this is not json")
-    queue.client.send_message(QueueUrl=queue.url, MessageBody='{"type": "job"}')
-    send(queue, n=1)
-    worker.run(max_batches=1)
-    assert handled == [1]
-    assert counter(worker.metrics, "sqs_messages_failed_total", reason="invalid_body") == 2
-    assert depth(queue) == (0, 2)  # left for redelivery and, in the end, the DLQ
-    assert "not a valid envelope" in caplog.text
+class Order(BaseModel):
+    order_id: str
 
 
-def test_without_a_default_handler_unknown_types_fail(
-    worker: Worker, queue: SqsQueue, registry: HandlerRegistry
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("this is not json", "invalid_body"),
+        ('{"type": "job"}', "invalid_body"),
+        (Envelope(type="order", payload={"amount": 1}).to_body(), "invalid_payload"),
+        (Envelope(type="unknown.type", payload={}).to_body(), "no_handler"),
+        (Envelope(type="permanent", payload={}).to_body(), "permanent_error"),
+    ],
+)
+def test_what_retrying_cannot_fix_goes_to_the_dead_letter_queue_at_once(
+    worker: Worker,
+    queue: SqsQueue,
+    queues: QueuePair,
+    registry: HandlerRegistry,
+    body: str,
+    reason: str,
 ) -> None:
     registry.set_default(None)
-    send(queue, "unknown.type")
+
+    def order(payload: Order) -> None:
+        raise AssertionError("must not run with an invalid payload")
+
+    def permanent(payload: dict[str, Any]) -> None:
+        raise PermanentError("account closed")
+
+    registry.register("order", order)
+    registry.register("permanent", permanent)
+    queue.client.send_message(QueueUrl=queue.url, MessageBody=body)
+    send(queue, "job.ok")
+    registry.register("job.ok", lambda payload: None)
+    worker.run(until_empty=True)
+    assert depth(queue) == (0, 0)  # moved on the first receive, and the loop went on
+    [dead] = dead_letters(queues.dlq_url)
+    assert dead["Body"] == body
+    assert reason_of(dead) == reason
+    assert dead["MessageAttributes"]["dlq_receive_count"]["StringValue"] == "1"
+    assert counter(worker.metrics, "sqs_messages_processed_total", handler="job.ok") == 1
+
+
+def test_a_dead_letter_the_dlq_refuses_stays_in_the_source_queue(
+    queue: SqsQueue, registry: HandlerRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings()
+    settings.sqs.dlq_name = "no-such-dlq"
+    worker = Worker(queue, registry, settings, Metrics())
+    queue.client.send_message(QueueUrl=queue.url, MessageBody="not an envelope")
     worker.run(max_batches=1)
-    assert counter(worker.metrics, "sqs_messages_failed_total", reason="no_handler") == 1
-    assert depth(queue) == (0, 1)
+    assert depth(queue) == (0, 1)  # not deleted: it was never stored elsewhere
+    assert counter(worker.metrics, "sqs_ack_failures_total") == 1
+    assert counter(worker.metrics, "sqs_messages_deleted_total") == 0
 
 
 def test_the_default_handler_logs_and_acknowledges(
@@ -158,22 +220,45 @@ def test_an_unreachable_endpoint_is_retried_with_backoff(registry: HandlerRegist
     assert time.monotonic() - started < 5  # a stop is honoured during the backoff
 
 
+class HangingQueue(SqsQueue):
+    """A queue whose receive call never comes back in time, like a stuck connection."""
+
+    def receive(self, *, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+        time.sleep(1.0)
+        return []
+
+
 def test_health_turns_false_when_receives_stop_completing(
     queue: SqsQueue, registry: HandlerRegistry
 ) -> None:
     settings = make_settings()
     settings.consumer.stale_after_seconds = 0.3
-    worker = Worker(queue, registry, settings, Metrics())
+    worker = Worker(HangingQueue(queue.client, queue.name), registry, settings, Metrics())
     assert not worker.is_healthy()  # not running yet
+    runner = threading.Thread(target=worker.run, kwargs={"max_batches": 2})
+    runner.start()
+    time.sleep(0.1)
+    healthy_at_start = worker.is_healthy()
+    time.sleep(0.5)
+    stalled = worker.is_healthy()
+    worker.stop()
+    runner.join(5)
+    assert (healthy_at_start, stalled) == (True, False)
+
+
+def test_a_long_running_handler_is_busy_not_stalled(
+    queue: SqsQueue, registry: HandlerRegistry
+) -> None:
+    settings = make_settings()
+    settings.consumer.stale_after_seconds = 0.3
+    worker = Worker(queue, registry, settings, Metrics())
     seen: list[bool] = []
 
     def slow(payload: dict[str, Any]) -> None:
+        time.sleep(0.6)
         seen.append(worker.is_healthy())
-        time.sleep(0.5)
-        seen.append(worker.is_healthy())
-        worker.stop()
 
     registry.register("job", slow)
     send(queue)
-    worker.run()
-    assert seen == [True, False]
+    worker.run(max_batches=1)
+    assert seen == [True]

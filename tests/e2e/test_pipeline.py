@@ -88,7 +88,7 @@ def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue(
     assert "always fails" in stack.consumer.output
 
 
-def test_a_body_that_is_not_an_envelope_is_logged_and_the_worker_goes_on(
+def test_a_body_that_is_not_an_envelope_is_dead_lettered_and_the_worker_goes_on(
     start_stack: StackFactory,
 ) -> None:
     stack = start_stack()
@@ -96,9 +96,12 @@ def test_a_body_that_is_not_an_envelope_is_logged_and_the_worker_goes_on(
     queue.client.send_message(QueueUrl=queue.url, MessageBody="{not json")
     good = accepted(stack, "e2e.record", {})
     wait_for(lambda: good in stack.handled_ids(), timeout=20, what="good message handled")
-    wait_for(
-        lambda: "not a valid envelope" in stack.consumer.output, timeout=10, what="parse error log"
-    )
+    dlq = stack.queue(stack.settings.sqs.dlq_name)
+    wait_for(lambda: depth(dlq) == 1, timeout=10, what="the bad body in the DLQ")
+    [dead] = dlq.receive(max_messages=1, wait_time_seconds=0)
+    assert dead.body == "{not json"
+    assert dead.attributes["dlq_reason"] == "invalid_body"
+    assert "invalid_body" in stack.consumer.output
     assert stack.consumer.alive()
 
 

@@ -60,3 +60,17 @@ def test_cli_fails_cleanly_when_the_endpoint_is_down(
     monkeypatch.setenv("SQS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("SQS_MAX_ATTEMPTS", "1")
     assert main(["--wait", "0.5"]) == 1
+
+
+def test_the_idempotency_table_is_created_only_for_the_dynamodb_store(mocked_aws: None) -> None:
+    from shared.bootstrap import ensure_resources
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    ensure_resources(make_settings())
+    assert dynamodb.list_tables()["TableNames"] == []
+    settings = make_settings()
+    settings.consumer.idempotency_store = "dynamodb"
+    settings.consumer.idempotency_table = "seen-messages"
+    ensure_resources(settings)
+    ensure_resources(settings)
+    assert dynamodb.list_tables()["TableNames"] == ["seen-messages"]

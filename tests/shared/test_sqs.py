@@ -134,3 +134,10 @@ def test_botocore_errors_become_our_own(raised: Exception, expected: type[Except
     with pytest.raises(expected) as caught, translate_errors("q"):
         raise raised
     assert caught.value.__cause__ is raised
+
+
+def test_send_batch_can_delay_its_messages(queue: SqsQueue) -> None:
+    queue.send_batch([envelope(i) for i in range(3)], delay_seconds=60)
+    assert queue.receive(max_messages=10, wait_time_seconds=0) == []
+    delayed = queue.attributes("ApproximateNumberOfMessagesDelayed")
+    assert delayed["ApproximateNumberOfMessagesDelayed"] == "3"

@@ -1,0 +1,133 @@
+"""Settling a batch's outcomes with SQS in as few calls as possible, and checking each one.
+
+Batch calls report failed entries one by one; those are retried and whatever still fails is
+logged and counted, never assumed done. A dead letter is deleted from the source queue only
+after the dead-letter queue has accepted it: send, then delete, never the other way round.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from consumer.metrics import Metrics
+from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
+from consumer.retry import Backoff
+from shared.dead_letter import dead_letter_attributes
+from shared.errors import SqsError
+from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue
+
+log = logging.getLogger(__name__)
+
+BATCH = 10
+ATTEMPTS = 3
+T = TypeVar("T")
+
+
+def settle_entries(
+    call: Callable[[Sequence[T]], list[EntryFailure]],
+    items: Sequence[T],
+    what: str,
+    *,
+    attempts: int = ATTEMPTS,
+    pause: Callable[[float], None] = time.sleep,
+) -> list[T]:
+    """Run a batch call over `items` ten at a time, retrying failed entries; returns the
+    items that still failed. Entries SQS blames on the request (sender faults) are not retried.
+    """
+    pending = list(items)
+    given_up: list[T] = []
+    for attempt in range(1, attempts + 1):
+        if not pending:
+            break
+        retry: list[T] = []
+        for start in range(0, len(pending), BATCH):
+            chunk = pending[start : start + BATCH]
+            try:
+                failures = call(chunk)
+            except SqsError as exc:
+                log.warning(
+                    "%s of %d entries failed (attempt %d): %s", what, len(chunk), attempt, exc
+                )
+                retry.extend(chunk)
+                continue
+            for failure in failures:
+                item = chunk[int(failure.entry_id)]
+                log.warning("%s entry failed: %s %s", what, failure.code, failure.message)
+                (given_up if failure.sender_fault else retry).append(item)
+        pending = retry
+        if pending and attempt < attempts:
+            pause(0.1 * 2**attempt)
+    return given_up + pending
+
+
+class Acknowledger:
+    """Deletes, delays, releases and dead-letters messages after their handlers ran."""
+
+    def __init__(self, queue: SqsQueue, dlq: SqsQueue, metrics: Metrics, backoff: Backoff) -> None:
+        self.queue = queue
+        self.dlq = dlq
+        self.metrics = metrics
+        self.backoff = backoff
+
+    def settle(self, outcomes: Sequence[Outcome]) -> None:
+        dead = [o for o in outcomes if isinstance(o, Dead)]
+        not_moved = self._dead_letter(dead)
+        done = [o.message for o in outcomes if isinstance(o, Done)]
+        self._delete(done + [d.message for d in dead if d not in not_moved])
+        visibility = [(o.message, o.delay) for o in outcomes if isinstance(o, Retry)]
+        # A dead letter the DLQ refused is retried later rather than spinning now.
+        visibility += [(d.message, self.backoff.delay(d.message.receive_count)) for d in not_moved]
+        released = [(o.message, 0) for o in outcomes if isinstance(o, Released)]
+        self._change_visibility(visibility + released)
+        self.metrics.retried.inc(sum(isinstance(o, Retry) for o in outcomes))
+        self.metrics.released.inc(len(released))
+        abandoned = sum(isinstance(o, Abandoned) for o in outcomes)
+        if released or abandoned:
+            log.info("released %d unstarted messages; %d abandoned", len(released), abandoned)
+
+    def _dead_letter(self, dead: Sequence[Dead]) -> list[Dead]:
+        """Send to the DLQ with the reason; returns those the DLQ did not accept."""
+
+        def send(chunk: Sequence[Dead]) -> list[EntryFailure]:
+            messages = [
+                OutgoingMessage(
+                    str(index),
+                    d.message.body,
+                    dead_letter_attributes(
+                        d.message.attributes,
+                        reason=d.reason,
+                        error=d.error,
+                        source_queue=self.queue.name,
+                        receive_count=d.message.receive_count,
+                    ),
+                )
+                for index, d in enumerate(chunk)
+            ]
+            return self.dlq.send_raw_batch(messages).failed
+
+        refused = settle_entries(send, dead, "dead-letter send")
+        for d in dead:
+            if d not in refused:
+                self.metrics.dead_lettered.labels(d.reason.value).inc()
+        self.metrics.ack_failures.inc(len(refused))
+        return refused
+
+    def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
+        def delete(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
+            return self.queue.delete_batch([m.receipt_handle for m in chunk])
+
+        failed = settle_entries(delete, messages, "delete")
+        self.metrics.deleted.inc(len(messages) - len(failed))
+        self.metrics.ack_failures.inc(len(failed))
+        for message in failed:
+            log.error("message %s not deleted; it will be delivered again", message.message_id)
+
+    def _change_visibility(self, entries: Sequence[tuple[ReceivedMessage, int]]) -> None:
+        def change(chunk: Sequence[tuple[ReceivedMessage, int]]) -> list[EntryFailure]:
+            return self.queue.set_visibilities([(m.receipt_handle, t) for m, t in chunk])
+
+        failed = settle_entries(change, entries, "visibility change")
+        self.metrics.ack_failures.inc(len(failed))

@@ -1,0 +1,175 @@
+"""From a received message to its outcome: parse, route, validate, claim, run, classify.
+
+Errors retrying cannot fix (not an envelope, a payload that does not fit the model, no
+handler, `PermanentError`) are dead-lettered at once; other failures are retried with
+backoff until the queue's maxReceiveCount, then dead-lettered with their last error.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from consumer.idempotency import Claim, IdempotencyStore
+from consumer.metrics import Metrics
+from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry
+from consumer.registry import Handler, HandlerRegistry, PermanentError
+from consumer.retry import Backoff
+from shared.dead_letter import Reason
+from shared.errors import SqsError
+from shared.models import Envelope
+from shared.settings import Settings
+from shared.sqs import ReceivedMessage
+
+log = logging.getLogger(__name__)
+
+STOP_POLL_SECONDS = 0.5
+"""How often a waiting dispatcher checks for a shutdown deadline."""
+
+
+@dataclass
+class _Run:
+    """A handler call on its own thread, so an overrunning one can be abandoned."""
+
+    finished: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        registry: HandlerRegistry,
+        settings: Settings,
+        metrics: Metrics,
+        store: IdempotencyStore,
+        *,
+        max_receive_count: Callable[[], int | None],
+        stop_deadline: Callable[[], float | None],
+    ) -> None:
+        self.registry = registry
+        self.settings = settings.consumer
+        self.metrics = metrics
+        self.store = store
+        self.default_backoff = Backoff(
+            self.settings.retry_base_seconds, self.settings.retry_max_seconds
+        )
+        self._max_receive_count = max_receive_count
+        self._stop_deadline = stop_deadline
+
+    def handle(self, message: ReceivedMessage) -> Outcome:
+        try:
+            envelope = Envelope.from_body(message.body)
+        except ValidationError as exc:
+            return self._dead(message, Reason.INVALID_BODY, _summary(exc))
+        handler = self.registry.resolve(envelope.type)
+        if handler is None:
+            return self._dead(message, Reason.NO_HANDLER, f"no handler for type {envelope.type!r}")
+        try:
+            payload = handler.parse(envelope)
+        except ValidationError as exc:
+            return self._dead(message, Reason.INVALID_PAYLOAD, _summary(exc))
+        if not handler.idempotent:
+            return self._run(handler, payload, envelope, message)
+        return self._run_once(handler, payload, envelope, message)
+
+    def _run_once(
+        self, handler: Handler, payload: Any, envelope: Envelope, message: ReceivedMessage
+    ) -> Outcome:
+        key = f"{handler.name}:{envelope.id}"
+        hold = self.settings.handler_timeout_seconds + 60
+        try:
+            claim = self.store.claim(key, hold)
+        except SqsError as exc:
+            return self._retry(handler, message, f"idempotency store unavailable: {exc}")
+        if claim is Claim.COMPLETED:
+            self.metrics.duplicates.inc()
+            log.info("message %s already handled by %s; acknowledging", envelope.id, handler.name)
+            return Done(message, duplicate=True)
+        if claim is Claim.IN_PROGRESS:
+            return self._retry(handler, message, "being handled by another consumer")
+        outcome = self._run(handler, payload, envelope, message)
+        try:
+            if isinstance(outcome, Done):
+                self.store.complete(key, self.settings.idempotency_ttl_seconds)
+            elif not isinstance(outcome, Abandoned):  # an abandoned run may still finish
+                self.store.release(key)
+        except SqsError as exc:
+            log.warning("idempotency record for %s not updated: %s", envelope.id, exc)
+        return outcome
+
+    def _run(
+        self, handler: Handler, payload: Any, envelope: Envelope, message: ReceivedMessage
+    ) -> Outcome:
+        run = _Run()
+
+        def target() -> None:
+            try:
+                handler.run(payload, envelope)
+            except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
+                run.error = exc
+            finally:
+                run.finished.set()
+
+        started = time.monotonic()
+        threading.Thread(target=target, name=f"handler-{envelope.id}", daemon=True).start()
+        finished = self._wait(run, started)
+        self.metrics.handler_seconds.labels(handler.name).observe(time.monotonic() - started)
+        if not finished:
+            self.metrics.abandoned.inc()
+            log.error("handler %s overran on message %s; abandoned", handler.name, envelope.id)
+            return Abandoned(message)
+        if run.error is None:
+            self.metrics.processed.labels(handler.name).inc()
+            return Done(message)
+        self.metrics.failed.labels("handler_error").inc()
+        log.error(
+            "handler %s failed on message %s (receive %d)",
+            handler.name,
+            envelope.id,
+            message.receive_count,
+            exc_info=run.error,
+        )
+        error = f"{type(run.error).__name__}: {run.error}"
+        if isinstance(run.error, PermanentError):
+            return self._dead(message, Reason.PERMANENT_ERROR, error, count=False)
+        limit = self._max_receive_count()
+        if limit is not None and message.receive_count >= limit:
+            return self._dead(message, Reason.RETRIES_EXHAUSTED, error, count=False)
+        return self._retry(handler, message, error)
+
+    def _wait(self, run: _Run, started: float) -> bool:
+        """Wait for the handler, up to its time limit or the shutdown deadline."""
+        limit = started + self.settings.handler_timeout_seconds
+        while True:
+            deadline = self._stop_deadline()
+            until = limit if deadline is None else min(limit, deadline)
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                return run.finished.is_set()
+            wait = remaining if deadline is not None else min(remaining, STOP_POLL_SECONDS)
+            if run.finished.wait(wait):
+                return True
+
+    def _retry(self, handler: Handler, message: ReceivedMessage, error: str) -> Retry:
+        backoff = handler.retry or self.default_backoff
+        return Retry(message, backoff.delay(message.receive_count), error)
+
+    def _dead(
+        self, message: ReceivedMessage, reason: Reason, error: str, *, count: bool = True
+    ) -> Dead:
+        if count:
+            self.metrics.failed.labels(reason.value).inc()
+        log.error(
+            "message %s goes to the dead-letter queue: %s: %s", message.message_id, reason, error
+        )
+        return Dead(message, reason, error)
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())

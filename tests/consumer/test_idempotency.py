@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+
+from consumer.idempotency import Claim, DynamoDBStore, IdempotencyStore, MemoryStore
+from shared.bootstrap import ensure_idempotency_table
+from tests.consumer.test_heartbeat import Clock
+
+
+def test_memory_store_claims_completes_and_releases() -> None:
+    clock = Clock()
+    store = MemoryStore(now=clock)
+    assert store.claim("a", hold_seconds=60) is Claim.NEW
+    assert store.claim("a", hold_seconds=60) is Claim.IN_PROGRESS
+    store.release("a")
+    assert store.claim("a", hold_seconds=60) is Claim.NEW
+    store.complete("a", ttl_seconds=100)
+    assert store.claim("a", hold_seconds=60) is Claim.COMPLETED
+    clock.now += 101
+    assert store.claim("a", hold_seconds=60) is Claim.NEW  # forgotten after its TTL
+    clock.now += 61
+    assert len(store) == 0  # an expired claim is gone too
+
+
+@pytest.fixture
+def dynamodb_store(mocked_aws: None) -> DynamoDBStore:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    ensure_idempotency_table(client, "idempotency")
+    ensure_idempotency_table(client, "idempotency")  # idempotent
+    return DynamoDBStore(client, "idempotency")
+
+
+def test_dynamodb_table_has_a_ttl_attribute(dynamodb_store: DynamoDBStore) -> None:
+    ttl = dynamodb_store.client.describe_time_to_live(TableName="idempotency")
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
+    assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_dynamodb_store_has_the_same_semantics(dynamodb_store: DynamoDBStore) -> None:
+    store: IdempotencyStore = dynamodb_store
+    assert store.claim("a", hold_seconds=60) is Claim.NEW
+    assert store.claim("a", hold_seconds=60) is Claim.IN_PROGRESS
+    store.release("a")
+    assert store.claim("a", hold_seconds=60) is Claim.NEW
+    store.complete("a", ttl_seconds=100)
+    assert store.claim("a", hold_seconds=60) is Claim.COMPLETED
+    assert store.claim("b", hold_seconds=60) is Claim.NEW
+
+
+def test_an_expired_claim_can_be_taken_over(dynamodb_store: DynamoDBStore) -> None:
+    dynamodb_store.client.put_item(
+        TableName="idempotency",
+        Item={
+            "id": {"S": "stale"},
+            "status": {"S": "IN_PROGRESS"},
+            "expiration": {"N": str(int(time.time()) - 5)},
+        },
+    )
+    assert dynamodb_store.claim("stale", hold_seconds=60) is Claim.NEW

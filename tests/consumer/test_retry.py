@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from consumer.retry import MAX_VISIBILITY_SECONDS, Backoff
+
+
+def test_delay_doubles_with_each_receive() -> None:
+    backoff = Backoff(base_seconds=2, max_seconds=1000, jitter=0)
+    assert [backoff.delay(n) for n in range(1, 6)] == [2, 4, 8, 16, 32]
+
+
+def test_delay_is_capped() -> None:
+    backoff = Backoff(base_seconds=2, max_seconds=60, jitter=0)
+    assert backoff.delay(50) == 60
+    assert Backoff(base_seconds=10, max_seconds=10**9, jitter=0).delay(40) == MAX_VISIBILITY_SECONDS
+
+
+@pytest.mark.parametrize("receive_count", [1, 3, 6])
+def test_jitter_spreads_delays_within_bounds(receive_count: int) -> None:
+    backoff = Backoff(base_seconds=4, max_seconds=10_000, jitter=0.5)
+    exact = 4 * 2 ** (receive_count - 1)
+    delays = {backoff.delay(receive_count) for _ in range(200)}
+    assert min(delays) >= exact
+    assert max(delays) <= round(exact * 1.5)
+    assert len(delays) > 1
+
+
+def test_a_zero_base_retries_at_once() -> None:
+    assert Backoff(base_seconds=0).delay(3) == 0
