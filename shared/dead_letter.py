@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.models import RESERVED_ATTRIBUTES, Envelope
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
+    from shared.sqs import ReceivedMessage
 
 REASON = "dlq_reason"
 ERROR = "dlq_error"
@@ -26,6 +28,7 @@ ATTRIBUTES = (REASON, ERROR, SOURCE_QUEUE, RECEIVE_COUNT, FAILED_AT)
 """Five of SQS's ten attributes: the envelope's own two and three of the user's still fit."""
 
 MAX_ERROR_LENGTH = 1000
+PREVIEW_CHARS = 200
 MAX_ATTRIBUTES = 10
 
 
@@ -92,3 +95,83 @@ def redrive_attributes(
             for name, value in attributes.items()
             if name not in ATTRIBUTES
         }
+
+
+class DeadLetter(BaseModel):
+    """One dead letter as an operator wants to see it: what it is, why it died, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    envelope_id: str | None
+    type: str | None
+    correlation_id: str | None
+    reason: Reason | str
+    """A `Reason`, or the raw value when a newer consumer wrote one this code does not know."""
+    error: str | None
+    source_queue: str | None
+    receive_count: int | None
+    """Receives in the source queue before the consumer gave up; None if SQS moved it."""
+    failed_at: datetime | None
+    sent_at: datetime | None
+    """When the message entered the dead-letter queue (SQS-moved: when it was first sent)."""
+    body_preview: str
+    attributes: dict[str, str]
+    """The message's own attributes, the dead-letter record left out."""
+
+    @classmethod
+    def from_message(cls, message: ReceivedMessage) -> DeadLetter:
+        attrs = message.attributes
+        envelope = _envelope(message.body)
+        return cls(
+            message_id=message.message_id,
+            envelope_id=str(envelope.id) if envelope else None,
+            type=envelope.type if envelope else None,
+            correlation_id=envelope.correlation_id if envelope else None,
+            reason=_reason(attrs.get(REASON)),
+            error=attrs.get(ERROR),
+            source_queue=attrs.get(SOURCE_QUEUE),
+            receive_count=_int(attrs.get(RECEIVE_COUNT)),
+            failed_at=_timestamp(attrs.get(FAILED_AT)),
+            sent_at=_millis(message.sent_timestamp),
+            body_preview=_preview(message.body),
+            attributes={k: v for k, v in attrs.items() if k not in ATTRIBUTES},
+        )
+
+
+def _envelope(body: str) -> Envelope | None:
+    try:
+        return Envelope.from_body(body)
+    except ValidationError:
+        return None
+
+
+def _reason(value: str | None) -> Reason | str:
+    if value is None:
+        return Reason.MOVED_BY_SQS
+    try:
+        return Reason(value)
+    except ValueError:
+        return value
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _millis(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value / 1000, UTC) if value is not None else None
+
+
+def _preview(body: str) -> str:
+    return body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"

@@ -13,18 +13,16 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from shared import dead_letter
 from shared.aws import build_sqs_client
-from shared.dead_letter import Reason, redrive_attributes
+from shared.batching import settle_entries
+from shared.dead_letter import DeadLetter, Reason, redrive_attributes
 from shared.errors import SqsError
-from shared.models import Envelope
-from shared.sqs import OutgoingMessage, ReceivedMessage, SqsQueue, translate_errors
+from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue, translate_errors
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,12 +35,12 @@ log = logging.getLogger(__name__)
 
 BATCH = 10
 """SQS's most messages per receive, send or delete call."""
-PREVIEW_CHARS = 200
 PEEK_HIDE_SECONDS = 30
 """Peeked messages are hidden this long at most: released at once, or back by themselves."""
 HOLD_SECONDS = 60
 """Visibility of a message being redriven; one that could not be sent reappears after it."""
-SEND_ATTEMPTS = 3
+DEFAULT_RETRY_DELAY = 0.2
+"""Scales the pauses between attempts at failed entries; 0 for none."""
 MAX_POLL_SECONDS = 1
 MAX_BATCHES = 10_000
 """Hard cap on receives per redrive (100,000 messages), whatever else holds."""
@@ -70,48 +68,6 @@ class QueueDepth(BaseModel):
 
     visible: int
     in_flight: int
-
-
-class DeadLetter(BaseModel):
-    """One dead letter as an operator wants to see it: what it is, why it died, when."""
-
-    model_config = ConfigDict(frozen=True)
-
-    message_id: str
-    envelope_id: str | None
-    type: str | None
-    correlation_id: str | None
-    reason: Reason | str
-    """A `Reason`, or the raw value when a newer consumer wrote one this code does not know."""
-    error: str | None
-    source_queue: str | None
-    receive_count: int | None
-    """Receives in the source queue before the consumer gave up; None if SQS moved it."""
-    failed_at: datetime | None
-    sent_at: datetime | None
-    """When the message entered the dead-letter queue (SQS-moved: when it was first sent)."""
-    body_preview: str
-    attributes: dict[str, str]
-    """The message's own attributes, the dead-letter record left out."""
-
-    @classmethod
-    def from_message(cls, message: ReceivedMessage) -> DeadLetter:
-        attrs = message.attributes
-        envelope = _envelope(message.body)
-        return cls(
-            message_id=message.message_id,
-            envelope_id=str(envelope.id) if envelope else None,
-            type=envelope.type if envelope else None,
-            correlation_id=envelope.correlation_id if envelope else None,
-            reason=_reason(attrs.get(dead_letter.REASON)),
-            error=attrs.get(dead_letter.ERROR),
-            source_queue=attrs.get(dead_letter.SOURCE_QUEUE),
-            receive_count=_int(attrs.get(dead_letter.RECEIVE_COUNT)),
-            failed_at=_timestamp(attrs.get(dead_letter.FAILED_AT)),
-            sent_at=_millis(message.sent_timestamp),
-            body_preview=_preview(message.body),
-            attributes={k: v for k, v in attrs.items() if k not in dead_letter.ATTRIBUTES},
-        )
 
 
 class RedriveResult(BaseModel):
@@ -152,7 +108,7 @@ class DeadLetters:
         *,
         poll_seconds: int = MAX_POLL_SECONDS,
         hold_seconds: int = HOLD_SECONDS,
-        retry_delay: float = 0.2,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
     ) -> None:
         self.source = source
         self.dlq = dlq
@@ -303,64 +259,43 @@ class DeadLetters:
         )
 
     def _move_batch(self, batch: Sequence[ReceivedMessage], tally: _Tally) -> None:
-        """Send, then delete what was sent, even when a later send attempt raises."""
-        sent: list[ReceivedMessage] = []
-        try:
-            self._send(batch, sent, tally)
-        finally:
-            self._delete_sent(sent, tally)
+        """Send, then delete from the dead-letter queue only what the source confirmed."""
 
-    def _send(
-        self, batch: Sequence[ReceivedMessage], sent: list[ReceivedMessage], tally: _Tally
-    ) -> None:
-        """Send with retries of the entries SQS failed on its side; `sent` collects successes."""
-        pending = {str(index): message for index, message in enumerate(batch)}
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            if attempt > 1:
-                time.sleep(self.retry_delay * (attempt - 1))
+        def send(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
             result = self.source.send_raw_batch(
                 [
-                    OutgoingMessage(entry_id, m.body, redrive_attributes(m.body, m.attributes))
-                    for entry_id, m in pending.items()
+                    OutgoingMessage(str(index), m.body, redrive_attributes(m.body, m.attributes))
+                    for index, m in enumerate(chunk)
                 ]
             )
-            sent.extend(pending.pop(ok.envelope_id) for ok in result.sent)
-            for failure in result.failed:
-                if failure.sender_fault or attempt == SEND_ATTEMPTS:
-                    message = pending.pop(failure.entry_id, None)
-                    if message is not None:
-                        self._left_behind(message, f"{failure.code}: {failure.message}", tally)
-            if not pending:
-                return
-        for message in pending.values():  # SQS reported them neither sent nor failed
-            self._left_behind(message, "no result from SendMessageBatch", tally)
+            answered = {ok.envelope_id for ok in result.sent} | {f.entry_id for f in result.failed}
+            unanswered = [  # neither sent nor failed: not known to be stored, so not moved
+                EntryFailure(str(index), "NoResult", "no result from SendMessageBatch", False)
+                for index in range(len(chunk))
+                if str(index) not in answered
+            ]
+            return result.failed + unanswered
 
-    def _left_behind(self, message: ReceivedMessage, why: str, tally: _Tally) -> None:
-        tally.failed.add(message.message_id)
-        log.warning("not redriven, left in %s: %s (%s)", self.name, message.message_id, why)
-
-    def _delete_sent(self, sent: list[ReceivedMessage], tally: _Tally) -> None:
-        """Delete what the source queue has now; retry deletes SQS failed on its side."""
+        unsent = settle_entries(send, batch, "redrive send", pause=self._pause)
+        for message in unsent:
+            tally.failed.add(message.message_id)
+            log.warning("not redriven, left in %s: %s", self.name, message.message_id)
+        sent = [message for message in batch if message not in unsent]
         tally.moved += len(sent)
-        remaining = sent
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            if not remaining:
-                return
-            failures = self.dlq.delete_batch([message.receipt_handle for message in remaining])
-            retry: list[ReceivedMessage] = []
-            for failure in failures:
-                message = remaining[int(failure.entry_id)]
-                if failure.sender_fault or attempt == SEND_ATTEMPTS:
-                    tally.duplicates += 1
-                    log.warning(
-                        "redriven but not deleted from %s, it will come again: %s (%s)",
-                        self.name,
-                        message.message_id,
-                        failure.code,
-                    )
-                else:
-                    retry.append(message)
-            remaining = retry
+
+        def delete(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
+            return self.dlq.delete_batch([message.receipt_handle for message in chunk])
+
+        for message in settle_entries(delete, sent, "redrive delete", pause=self._pause):
+            tally.duplicates += 1
+            log.warning(
+                "redriven but not deleted from %s, it will come again: %s",
+                self.name,
+                message.message_id,
+            )
+
+    def _pause(self, seconds: float) -> None:
+        time.sleep(seconds * self.retry_delay / DEFAULT_RETRY_DELAY)
 
     def _release(self, receipt_handles: list[str]) -> None:
         """Make peeked messages visible again; any left hidden come back after the peek hold."""
@@ -387,44 +322,6 @@ def _unsupported(cause: BaseException | None) -> str | None:
     if code in _UNSUPPORTED_CODES or status >= 500:
         return f"{code or 'no code'}, HTTP {status}"
     return None
-
-
-def _envelope(body: str) -> Envelope | None:
-    try:
-        return Envelope.from_body(body)
-    except ValidationError:
-        return None
-
-
-def _reason(value: str | None) -> Reason | str:
-    if value is None:
-        return Reason.MOVED_BY_SQS
-    try:
-        return Reason(value)
-    except ValueError:
-        return value
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _timestamp(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _millis(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, UTC) if value is not None else None
-
-
-def _preview(body: str) -> str:
-    return body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
 
 
 __all__ = ["DeadLetter", "DeadLetters", "QueueDepth", "Reason", "RedriveResult"]

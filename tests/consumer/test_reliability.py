@@ -7,11 +7,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from consumer.acknowledger import settle_entries
 from consumer.idempotency import MemoryStore
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.worker import Worker
+from shared.batching import settle_entries
 from shared.models import Envelope
 from shared.settings import Settings
 from shared.sqs import EntryFailure, SqsQueue
