@@ -8,6 +8,8 @@ import signal
 import sys
 from types import FrameType
 
+from prometheus_client import REGISTRY
+
 from consumer.http import serve_status
 from consumer.idempotency import store_from_settings
 from consumer.metrics import Metrics
@@ -34,7 +36,7 @@ def main() -> int:
     configure_logging(settings.log_level)
     load_handler_modules(settings.consumer.handlers)
     queue = SqsQueue.from_settings(settings, long_poll=True)
-    metrics = Metrics()
+    metrics = Metrics(REGISTRY)  # beside the process's and the SQS client's own metrics
     worker = Worker(queue, registry, settings, metrics, store_from_settings(settings))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

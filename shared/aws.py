@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from shared.telemetry import count_requests
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_sqs.client import SQSClient
@@ -50,15 +52,19 @@ def build_sqs_client(settings: Settings, *, long_poll: bool = False) -> SQSClien
     sqs = settings.sqs
     read_timeout = sqs.read_timeout + (sqs.wait_time_seconds if long_poll else 0)
     session = _session(settings)
-    return session.client(
+    client = session.client(
         "sqs", endpoint_url=_endpoint(settings), config=_config(session, settings, read_timeout)
     )
+    count_requests(client)
+    return client
 
 
 def build_dynamodb_client(settings: Settings) -> DynamoDBClient:
     session = _session(settings)
-    return session.client(
+    client = session.client(
         "dynamodb",
         endpoint_url=_endpoint(settings),
         config=_config(session, settings, settings.sqs.read_timeout),
     )
+    count_requests(client)
+    return client

@@ -1,8 +1,9 @@
-"""Liveness and readiness, for load balancers and orchestrators."""
+"""Liveness, readiness and metrics, for load balancers, orchestrators and Prometheus."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from producer.deps import QueueDep
 from producer.schemas import Health
@@ -26,3 +27,9 @@ def get_readiness(queue: QueueDep, response: Response) -> Health:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Health(status="unavailable", queue=queue.name, detail=str(exc))
     return Health(status="ready", queue=queue.name)
+
+
+@router.get("/metrics", response_class=Response)
+def get_metrics() -> Response:
+    """Prometheus text: requests sent to SQS by operation, and the process's own figures."""
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

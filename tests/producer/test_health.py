@@ -32,3 +32,16 @@ def test_openapi_documents_the_endpoint_with_examples(client: TestClient) -> Non
     examples = post["requestBody"]["content"]["application/json"]["examples"]
     assert "order" in examples
     assert client.get("/docs").status_code == 200
+
+
+def test_metrics_count_the_sqs_requests_made(client: TestClient) -> None:
+    def sends() -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith('aws_requests_total{operation="SendMessage",service="sqs"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = sends()
+    for n in range(3):
+        assert client.post("/messages", json={"type": "a", "payload": {"n": n}}).status_code == 202
+    assert sends() == before + 3

@@ -51,3 +51,23 @@ def test_region_falls_back_when_nothing_sets_one(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.delenv("AWS_REGION", raising=False)
     assert build_sqs_client(make_settings()).meta.region_name == DEFAULT_REGION
+
+
+def test_every_attempt_is_counted_as_a_request() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from shared.errors import SqsUnavailableError
+    from shared.sqs import SqsQueue
+    from shared.telemetry import _requests_counter, count_requests
+    from tests.support import free_port
+
+    registry = CollectorRegistry()
+    settings = make_settings(
+        endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=3, connect_timeout=0.2
+    )
+    client = build_sqs_client(settings)
+    count_requests(client, _requests_counter(registry))
+    with pytest.raises(SqsUnavailableError):
+        SqsQueue(client, "q").ping()
+    labels = {"service": "sqs", "operation": "GetQueueUrl"}
+    assert registry.get_sample_value("aws_requests_total", labels) == 3
