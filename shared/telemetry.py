@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 
-def _requests_counter(registry: CollectorRegistry) -> Counter:
+def requests_counter(registry: CollectorRegistry) -> Counter:
     return Counter(
         "aws_requests",
         "HTTP requests sent to AWS APIs, retries included.",
@@ -24,7 +24,7 @@ def _requests_counter(registry: CollectorRegistry) -> Counter:
     )
 
 
-AWS_REQUESTS = _requests_counter(REGISTRY)
+AWS_REQUESTS = requests_counter(REGISTRY)
 
 
 def count_requests(client: BaseClient, counter: Counter = AWS_REQUESTS) -> None:

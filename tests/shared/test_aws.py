@@ -58,7 +58,7 @@ def test_every_attempt_is_counted_as_a_request() -> None:
 
     from shared.errors import SqsUnavailableError
     from shared.sqs import SqsQueue
-    from shared.telemetry import _requests_counter, count_requests
+    from shared.telemetry import count_requests, requests_counter
     from tests.support import free_port
 
     registry = CollectorRegistry()
@@ -66,7 +66,7 @@ def test_every_attempt_is_counted_as_a_request() -> None:
         endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=3, connect_timeout=0.2
     )
     client = build_sqs_client(settings)
-    count_requests(client, _requests_counter(registry))
+    count_requests(client, requests_counter(registry))
     with pytest.raises(SqsUnavailableError):
         SqsQueue(client, "q").ping()
     labels = {"service": "sqs", "operation": "GetQueueUrl"}
