@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from shared.bootstrap import QueuePair, ensure_queues
+from shared.bootstrap import QueuePair, ensure_resources
 from shared.settings import Settings
 from shared.sqs import SqsQueue
 from tests.support import Service, free_port, http_status, service_env, wait_for
@@ -26,12 +26,37 @@ class Stack:
     record: Path
     producer: Service
     consumer: Service
+    env: dict[str, str] = field(default_factory=dict)
+    """The services' environment; `start_consumer` starts more consumers with it."""
+    log_dir: Path = field(default_factory=Path)
+    services: list[Service] = field(default_factory=list)
+    """Every process started for this stack, so teardown stops them all."""
 
     def handled_ids(self) -> list[str]:
         return self.record.read_text().split() if self.record.exists() else []
 
     def queue(self, name: str | None = None) -> SqsQueue:
         return SqsQueue.from_settings(self.settings, queue_name=name)
+
+    def start_consumer(self, **overrides: str) -> Service:
+        """Start another consumer process (own status port and log) and wait until healthy.
+
+        It becomes `consumer` and `consumer_url`; the previous one keeps running unless
+        the test stopped it.
+        """
+        port = str(free_port())
+        log = self.log_dir / f"consumer-{len(self.services)}.log"
+        consumer = Service(
+            ["-m", "consumer"], {**self.env, **overrides, "CONSUMER_PORT": port}, log
+        )
+        self.services.append(consumer)
+        self.consumer, self.consumer_url = consumer, f"http://127.0.0.1:{port}"
+        wait_for(
+            lambda: http_status(f"{self.consumer_url}/healthz") == 200,
+            timeout=30,
+            what=f"consumer healthy\n{consumer.output}",
+        )
+        return consumer
 
 
 def depth(queue: SqsQueue) -> int:
@@ -49,7 +74,11 @@ StackFactory = Callable[..., Stack]
 
 @pytest.fixture
 def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
-    """Start producer and consumer against the test endpoint; both must stop with exit 0."""
+    """Start producer and consumer against the test endpoint; every one must stop with exit 0.
+
+    The services reach SQS at SQS_ENDPOINT_URL when given (a proxy, say); the test itself
+    always talks to moto's server directly.
+    """
     started: list[Stack] = []
 
     def start(**overrides: str) -> Stack:
@@ -70,8 +99,12 @@ def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
                 "max_receive_count": int(values.get("SQS_MAX_RECEIVE_COUNT", "5")),
                 "visibility_timeout": int(values["SQS_VISIBILITY_TIMEOUT"]),
             },
+            consumer={
+                "idempotency_store": values.get("CONSUMER_IDEMPOTENCY_STORE", "memory"),
+                "idempotency_table": values.get("CONSUMER_IDEMPOTENCY_TABLE", "sqs-idempotency"),
+            },
         )
-        queues = ensure_queues(settings)
+        queues = ensure_resources(settings)
         producer = Service(["-m", "producer"], env, tmp_path / "producer.log")
         consumer = Service(["-m", "consumer"], env, tmp_path / "consumer.log")
         stack = Stack(
@@ -83,6 +116,9 @@ def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
             Path(values["E2E_RECORD_FILE"]),
             producer,
             consumer,
+            env,
+            tmp_path,
+            [producer, consumer],
         )
         started.append(stack)
         wait_for(
@@ -100,7 +136,7 @@ def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
     yield start
     unclean = []
     for stack in started:
-        for service in (stack.producer, stack.consumer):
+        for service in stack.services:
             if service.alive():
                 try:
                     code = service.stop()
