@@ -1,4 +1,7 @@
-"""Settling a batch's outcomes with SQS in as few calls as possible, and checking each one.
+"""Settling outcomes with SQS in as few calls as possible, and checking each one.
+
+Outcomes from concurrent handlers are collected for a short window (or until ten are
+waiting) and settled together, so deletes and visibility changes share batch calls.
 
 Batch calls report failed entries one by one; those are retried and whatever still fails is
 logged and counted, never assumed done. A dead letter is deleted from the source queue only
@@ -8,12 +11,13 @@ after the dead-letter queue has accepted it: send, then delete, never the other 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
 from consumer.retry import Backoff
-from shared.batching import settle_entries
+from shared.batching import BATCH, settle_entries
 from shared.dead_letter import dead_letter_attributes
 from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue
 
@@ -23,11 +27,65 @@ log = logging.getLogger(__name__)
 class Acknowledger:
     """Deletes, delays, releases and dead-letters messages after their handlers ran."""
 
-    def __init__(self, queue: SqsQueue, dlq: SqsQueue, metrics: Metrics, backoff: Backoff) -> None:
+    def __init__(
+        self,
+        queue: SqsQueue,
+        dlq: SqsQueue,
+        metrics: Metrics,
+        backoff: Backoff,
+        *,
+        window: float = 0.0,
+        on_settled: Callable[[Sequence[ReceivedMessage]], None] = lambda messages: None,
+    ) -> None:
         self.queue = queue
         self.dlq = dlq
         self.metrics = metrics
         self.backoff = backoff
+        self.window = window
+        self.on_settled = on_settled
+        self._pending: list[Outcome] = []
+        self._lock = threading.Lock()
+        self._full = threading.Event()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Settle in the background after each window; without a window, `add` settles at once."""
+        if self.window > 0 and self._thread is None:
+            self._closed.clear()
+            self._thread = threading.Thread(target=self._run, name="acknowledger", daemon=True)
+            self._thread.start()
+
+    def add(self, outcome: Outcome) -> None:
+        if self._thread is None:
+            self.settle([outcome])
+            return
+        with self._lock:
+            self._pending.append(outcome)
+            if len(self._pending) >= BATCH:
+                self._full.set()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._full.clear()
+        if pending:
+            self.settle(pending)
+
+    def close(self) -> None:
+        """Stop the background thread and settle whatever is still pending."""
+        self._closed.set()
+        self._full.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        """Settle when ten outcomes wait, or when the window has passed, whichever is first."""
+        while not self._closed.is_set():
+            self._full.wait(self.window)
+            self.flush()
 
     def settle(self, outcomes: Sequence[Outcome]) -> None:
         dead = [o for o in outcomes if isinstance(o, Dead)]
@@ -44,6 +102,7 @@ class Acknowledger:
         abandoned = sum(isinstance(o, Abandoned) for o in outcomes)
         if released or abandoned:
             log.info("released %d unstarted messages; %d abandoned", len(released), abandoned)
+        self.on_settled([o.message for o in outcomes])
 
     def _dead_letter(self, dead: Sequence[Dead]) -> list[Dead]:
         """Send to the DLQ with the reason; returns those the DLQ did not accept."""

@@ -46,14 +46,19 @@ class Heartbeat:
     ) -> None:
         self.queue = queue
         self.metrics = metrics
-        self.visibility_timeout = visibility_timeout
-        self.interval = visibility_timeout * after_fraction
+        self.after_fraction = after_fraction
+        self.set_visibility_timeout(visibility_timeout)
         self.max_hold_seconds = max_hold_seconds
         self._clock = clock
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def set_visibility_timeout(self, seconds: int) -> None:
+        """The queue's own timeout, once known: extensions renew it, a fraction of it apart."""
+        self.visibility_timeout = seconds
+        self.interval = seconds * self.after_fraction
 
     def hold(self, messages: Sequence[ReceivedMessage]) -> None:
         now = self._clock()

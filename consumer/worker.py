@@ -1,9 +1,10 @@
-"""The long-polling loop: receive, dispatch to handlers, settle every outcome with SQS.
+"""The long-polling loop: receive, run handlers concurrently, settle every outcome with SQS.
 
 A message is deleted only after its handler succeeded. A failed one is made visible again
 after a backoff; one that retrying cannot help is moved to the dead-letter queue with its
-reason. Nothing here lets one bad message, one failed call or one failing handler stop
-the loop; SIGTERM stops it gracefully.
+reason. The worker never receives more messages than it has free handler slots for (plus
+an optional prefetch), so none sit invisible and idle. Nothing here lets one bad message,
+one failed call or one failing handler stop the loop; SIGTERM stops it gracefully.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from consumer.acknowledger import Acknowledger
 from consumer.dispatch import Dispatcher
@@ -23,6 +25,7 @@ from consumer.metrics import Metrics
 from consumer.outcome import Outcome, Released
 from consumer.registry import HandlerRegistry
 from consumer.retry import Backoff
+from consumer.slots import Slots
 from shared.errors import SqsError
 from shared.settings import Settings
 from shared.sqs import ReceivedMessage, SqsQueue
@@ -48,10 +51,10 @@ class Worker:
         self._stopping = threading.Event()
         self._stop_deadline: float | None = None
         self._last_receive = time.monotonic()
-        self._handler_started: float | None = None
         self._running = False
         self._max_receive_count: int | None = settings.sqs.max_receive_count
         self._visibility_timeout = settings.sqs.visibility_timeout
+        self.slots = Slots(consumer.concurrency + consumer.prefetch)
         self.dispatcher = Dispatcher(
             registry,
             settings,
@@ -60,10 +63,21 @@ class Worker:
             max_receive_count=lambda: self._max_receive_count,
             stop_deadline=lambda: self._stop_deadline,
         )
-        dlq = SqsQueue(queue.client, settings.sqs.dlq_name)
-        backoff = Backoff(consumer.retry_base_seconds, consumer.retry_max_seconds)
-        self.acknowledger = Acknowledger(queue, dlq, self.metrics, backoff)
-        self.heartbeat: Heartbeat | None = None
+        self.heartbeat = Heartbeat(
+            queue,
+            self.metrics,
+            visibility_timeout=self._visibility_timeout,
+            after_fraction=consumer.heartbeat_after,
+            max_hold_seconds=consumer.handler_timeout_seconds,
+        )
+        self.acknowledger = Acknowledger(
+            queue,
+            SqsQueue(queue.client, settings.sqs.dlq_name),
+            self.metrics,
+            Backoff(consumer.retry_base_seconds, consumer.retry_max_seconds),
+            window=consumer.ack_window_ms / 1000,
+            on_settled=self._settled,
+        )
 
     def stop(self) -> None:
         """Stop receiving; running handlers get `shutdown_timeout_seconds` to finish."""
@@ -76,51 +90,65 @@ class Worker:
         return self._stopping.is_set()
 
     def is_healthy(self) -> bool:
-        """False once no receive has completed for `stale_after_seconds`, unless a handler is
-        running within its time limit: a busy worker is not a stuck one."""
+        """False once no receive has completed for `stale_after_seconds`, unless handlers are
+        running within their time limit: a busy worker is not a stuck one."""
         consumer = self.settings.consumer
-        now = time.monotonic()
         if not self._running:
             return False
-        if now - self._last_receive < consumer.stale_after_seconds:
+        quiet = time.monotonic() - self._last_receive
+        if quiet < consumer.stale_after_seconds:
             return True
-        started = self._handler_started
-        return started is not None and now - started < consumer.handler_timeout_seconds
+        return self.slots.busy > 0 and quiet < consumer.handler_timeout_seconds
 
     def run(self, *, max_batches: int | None = None, until_empty: bool = False) -> None:
-        """Poll until stopped, until `max_batches` receives, or until a receive comes back empty."""
+        """Poll until stopped, until `max_batches` receives, or until the queue is drained.
+
+        Every message received is settled before this returns.
+        """
         self._running = True
         self._last_receive = time.monotonic()
         self._read_queue_settings()
-        self.heartbeat = Heartbeat(
-            self.queue,
-            self.metrics,
-            visibility_timeout=self._visibility_timeout,
-            after_fraction=self.settings.consumer.heartbeat_after,
-            max_hold_seconds=self.settings.consumer.handler_timeout_seconds,
-        )
         self.heartbeat.start()
+        self.acknowledger.start()
+        consumer = self.settings.consumer
+        pool = ThreadPoolExecutor(consumer.concurrency, thread_name_prefix="handler")
+        extra = [
+            threading.Thread(target=self._loop, args=(pool, None, False), name=f"poller-{n}")
+            for n in range(1, consumer.pollers)
+        ]
         try:
-            self._loop(max_batches, until_empty)
+            for poller in extra:
+                poller.start()
+            self._loop(pool, max_batches, until_empty)
         finally:
+            if extra:
+                self.stop()  # the first poller is done: so are the others
+                for poller in extra:
+                    poller.join()
+            pool.shutdown(wait=True)
+            self.acknowledger.close()
             self.heartbeat.stop()
             self._running = False
         log.info("stopped polling %s", self.queue.name)
 
-    def _loop(self, max_batches: int | None, until_empty: bool) -> None:
+    def _loop(self, pool: ThreadPoolExecutor, max_batches: int | None, until_empty: bool) -> None:
         sqs = self.settings.sqs
         failures = 0
         batches = 0
         log.info(
-            "polling %s (wait %ss, batch %s)",
+            "polling %s (wait %ss, batch %s, %d handlers)",
             self.queue.name,
             sqs.wait_time_seconds,
             sqs.batch_size,
+            self.settings.consumer.concurrency,
         )
         while not self.stopping and (max_batches is None or batches < max_batches):
+            free = self.slots.wait_for_free(timeout=0.5)
+            if free == 0 or self.stopping:
+                continue
             try:
                 messages = self.queue.receive(
-                    max_messages=sqs.batch_size, wait_time_seconds=sqs.wait_time_seconds
+                    max_messages=min(sqs.batch_size, free), wait_time_seconds=sqs.wait_time_seconds
                 )
             except SqsError as exc:
                 failures += 1
@@ -133,29 +161,32 @@ class Worker:
             batches += 1
             self._mark_receive()
             if messages:
-                self.process(messages)
-            elif until_empty:
+                self.dispatch(messages, pool)
+            elif until_empty and self.slots.busy == 0:
                 break
 
-    def process(self, messages: Sequence[ReceivedMessage]) -> list[Outcome]:
-        """Handle a batch in order and settle it; once stopping, the unstarted rest is released."""
+    def dispatch(self, messages: Sequence[ReceivedMessage], pool: ThreadPoolExecutor) -> None:
+        """Start a handler for each message; what arrives after a stop goes straight back."""
         self.metrics.received.inc(len(messages))
-        if self.heartbeat is not None:
-            self.heartbeat.hold(messages)
-        outcomes: list[Outcome] = []
-        for index, message in enumerate(messages):
-            if self.stopping:
-                outcomes.extend(Released(m) for m in messages[index:])
-                break
-            self._handler_started = time.monotonic()
-            try:
-                outcomes.append(self.dispatcher.handle(message))
-            finally:
-                self._handler_started = None
-        self.acknowledger.settle(outcomes)
-        if self.heartbeat is not None:
-            self.heartbeat.let_go([m.receipt_handle for m in messages])
-        return outcomes
+        self.heartbeat.hold(messages)
+        for message in messages:
+            self.slots.take()
+            pool.submit(self._handle, message)
+
+    def _handle(self, message: ReceivedMessage) -> None:
+        """Run one message's handler; its slot is free again once its outcome is settled."""
+        try:
+            outcome: Outcome = (
+                Released(message) if self.stopping else self.dispatcher.handle(message)
+            )
+            self.acknowledger.add(outcome)
+        except Exception:  # a bug here must not leak the slot or kill the pool thread
+            log.exception("handling message %s failed", message.message_id)
+            self._settled([message])
+
+    def _settled(self, messages: Sequence[ReceivedMessage]) -> None:
+        self.heartbeat.let_go([m.receipt_handle for m in messages])
+        self.slots.give(len(messages))
 
     def _read_queue_settings(self) -> None:
         """Take visibility timeout and maxReceiveCount from the queue itself, which rules."""
@@ -167,6 +198,7 @@ class Worker:
         self._visibility_timeout = int(
             attributes.get("VisibilityTimeout", self._visibility_timeout)
         )
+        self.heartbeat.set_visibility_timeout(self._visibility_timeout)
         policy = attributes.get("RedrivePolicy")
         self._max_receive_count = int(json.loads(policy)["maxReceiveCount"]) if policy else None
 

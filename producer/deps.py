@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from producer.sender import Sender
 from shared.settings import Settings
 from shared.sqs import SqsQueue
 
@@ -20,6 +21,11 @@ _bearer = HTTPBearer(auto_error=False, description="PRODUCER_ADMIN_TOKEN")
 def get_queue(request: Request) -> SqsQueue:
     queue: SqsQueue = request.app.state.queue
     return queue
+
+
+def get_sender(request: Request) -> Sender:
+    sender: Sender = request.app.state.sender
+    return sender
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -59,6 +65,7 @@ RequireAdmin = Depends(require_admin)
 """For `dependencies=[RequireAdmin]` on admin routers."""
 
 QueueDep = Annotated[SqsQueue, Depends(get_queue)]
+SenderDep = Annotated[Sender, Depends(get_sender)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CorrelationIdHeader = Annotated[
     str | None, Header(alias="X-Correlation-ID", min_length=1, max_length=256)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
 from producer.routes import admin, health, messages
+from producer.sender import make_sender
 from shared.settings import Settings, get_settings
 from shared.sqs import SqsQueue
 
@@ -20,6 +21,9 @@ A `202` answer means SQS has stored the message. Every other answer means it has
 and says why: `400` malformed JSON, `415` not JSON, `422` a field is wrong (named in the
 answer), `413` larger than the queue accepts, `503` SQS unavailable (retry after the
 `Retry-After` header).
+
+Concurrent requests share SendMessageBatch calls: each still gets its own MessageId.
+`POST /messages/batch` takes up to a hundred messages at once, with a result per message.
 """
 
 
@@ -31,7 +35,9 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.queue = queue or SqsQueue.from_settings(settings)
+        app.state.sender = make_sender(app.state.queue, settings.producer)
         yield
+        await app.state.sender.close()  # nothing accepted is left unsent
 
     app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, settings.producer.retry_after_seconds)

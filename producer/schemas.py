@@ -62,6 +62,30 @@ class MessageAccepted(BaseModel):
     correlation_id: str
 
 
+class BatchIn(BaseModel):
+    """Several messages in one request; each is validated and answered on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[MessageIn] = Field(min_length=1, max_length=10_000)
+
+
+class BatchItem(BaseModel):
+    """One message's fate: `status` is 202 when stored, else the status it would have had alone."""
+
+    index: int
+    status: int
+    id: UUID
+    message_id: str | None = None
+    detail: str | None = None
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    failed: int
+    results: list[BatchItem]
+
+
 class Problem(BaseModel):
     """Every error answer: `detail` says what is wrong in words a client can act on."""
 

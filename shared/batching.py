@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
-from shared.errors import SqsError
-from shared.sqs import EntryFailure
+from shared.errors import SqsError, SqsRequestError, SqsUnavailableError
+from shared.sqs import EntryFailure, OutgoingMessage, SendResult, SqsQueue
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +59,66 @@ def settle_entries(
         if pending and attempt < attempts:
             pause(0.1 * 2**attempt)
     return given_up + pending
+
+
+def chunk_by_size(
+    messages: Sequence[OutgoingMessage], max_bytes: int
+) -> list[list[OutgoingMessage]]:
+    """Split into batches of at most ten messages and `max_bytes` in all, keeping order."""
+    chunks: list[list[OutgoingMessage]] = []
+    current: list[OutgoingMessage] = []
+    size = 0
+    for message in messages:
+        if current and (len(current) == BATCH or size + message.size > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(message)
+        size += message.size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def send_all(
+    queue: SqsQueue,
+    messages: Sequence[OutgoingMessage],
+    *,
+    max_batch_bytes: int,
+    attempts: int = ATTEMPTS,
+    pause: Callable[[float], None] = time.sleep,
+) -> dict[str, SendResult | SqsError]:
+    """Send in as few SendMessageBatch calls as the limits allow, retrying failed entries.
+
+    Returns, for every message id, its SendResult or the error that kept it out of the
+    queue: SqsRequestError for what SQS refused, SqsUnavailableError for what kept failing.
+    """
+    results: dict[str, SendResult | SqsError] = {}
+
+    def send(chunk: Sequence[OutgoingMessage]) -> list[EntryFailure]:
+        try:
+            result = queue.send_raw_batch([replace(m, id=str(i)) for i, m in enumerate(chunk)])
+        except SqsError as exc:
+            results.update((m.id, exc) for m in chunk)
+            raise
+        for ok in result.sent:
+            message_id = chunk[int(ok.envelope_id)].id
+            results[message_id] = SendResult(message_id, ok.message_id)
+        answered = {ok.envelope_id for ok in result.sent} | {f.entry_id for f in result.failed}
+        failures = result.failed + [  # neither sent nor failed: not known to be stored
+            EntryFailure(str(i), "NoResult", "no result from SendMessageBatch", False)
+            for i in range(len(chunk))
+            if str(i) not in answered
+        ]
+        for failure in failures:
+            results[chunk[int(failure.entry_id)].id] = _entry_error(failure)
+        return failures
+
+    for chunk in chunk_by_size(messages, max_batch_bytes):
+        settle_entries(send, chunk, "send", attempts=attempts, pause=pause)
+    return results
+
+
+def _entry_error(failure: EntryFailure) -> SqsError:
+    if failure.sender_fault:
+        return SqsRequestError(failure.code, failure.message)
+    return SqsUnavailableError(f"SQS did not store the message ({failure.code}): {failure.message}")

@@ -102,11 +102,9 @@ class Envelope(BaseModel):
 
     def sqs_size(self) -> int:
         """Bytes SQS counts against MaximumMessageSize: body plus attribute names, types, values."""
-        size = len(self.to_body().encode())
-        for name, attribute in self.message_attributes().items():
-            size += len(name.encode()) + len(attribute["DataType"].encode())
-            size += len(attribute.get("StringValue", "").encode())
-        return size
+        from shared.sqs import attributes_size  # the wrapper imports this module
+
+        return len(self.to_body().encode()) + attributes_size(self.message_attributes())
 
 
 def payload_preview(payload: dict[str, Any], limit: int = 200) -> str:

@@ -67,6 +67,18 @@ class ProducerSettings(BaseModel):
         ge=1024,
         description="Requests declaring a larger Content-Length are refused before reading.",
     )
+    batching: bool = Field(
+        default=True, description="Coalesce concurrent POST /messages into SendMessageBatch calls."
+    )
+    batch_window_ms: float = Field(
+        default=5.0, ge=0, le=1000, description="Longest a message waits for others to join it."
+    )
+    send_concurrency: int = Field(
+        default=16, ge=1, le=256, description="SendMessageBatch calls in flight at once."
+    )
+    max_batch_messages: int = Field(
+        default=100, ge=1, le=10_000, description="Most messages one POST /messages/batch takes."
+    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for the /admin endpoints; unset disables them.",
@@ -88,6 +100,14 @@ class ConsumerSettings(BaseModel):
         description="/healthz fails when no receive has completed for this long.",
     )
     error_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    concurrency: int = Field(default=10, ge=1, le=1000, description="Handlers running at once.")
+    pollers: int = Field(default=1, ge=1, le=16, description="Threads receiving from SQS.")
+    prefetch: int = Field(
+        default=0, ge=0, le=100, description="Messages held beyond the free handler slots."
+    )
+    ack_window_ms: float = Field(
+        default=20.0, ge=0, le=5000, description="Longest a delete waits for others to join it."
+    )
     retry_base_seconds: float = Field(
         default=2.0, ge=0, description="First retry delay after a handler failure; doubles."
     )

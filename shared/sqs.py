@@ -91,6 +91,20 @@ class OutgoingMessage:
     attributes: dict[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
     delay_seconds: int = 0
 
+    @property
+    def size(self) -> int:
+        """Bytes SQS counts against MaximumMessageSize: body plus attribute names, types, values."""
+        return len(self.body.encode()) + attributes_size(self.attributes)
+
+
+def attributes_size(attributes: dict[str, MessageAttributeValueTypeDef]) -> int:
+    return sum(
+        len(name.encode())
+        + len(value["DataType"].encode())
+        + len(value.get("StringValue", "").encode())
+        for name, value in attributes.items()
+    )
+
 
 @dataclass(frozen=True)
 class ReceivedMessage:
@@ -181,6 +195,11 @@ class SqsQueue:
             )
         return {str(name): value for name, value in response.get("Attributes", {}).items()}
 
+    @property
+    def known_max_message_size(self) -> int | None:
+        """The size limit if it was read already; None before the first read."""
+        return self._max_size
+
     def max_message_size(self) -> int:
         """The queue's MaximumMessageSize in bytes, read once from the queue."""
         if self._max_size is None:
@@ -193,16 +212,26 @@ class SqsQueue:
         if size > limit:
             raise MessageTooLargeError(size, limit)
 
-    def send(self, envelope: Envelope, *, delay_seconds: int = 0) -> SendResult:
+    def outgoing(self, envelope: Envelope, delay_seconds: int = 0) -> OutgoingMessage:
+        """The envelope as a batch entry, identified by its envelope id; checked for size."""
         self.check_size(envelope)
+        return OutgoingMessage(
+            str(envelope.id), envelope.to_body(), envelope.message_attributes(), delay_seconds
+        )
+
+    def send(self, envelope: Envelope, *, delay_seconds: int = 0) -> SendResult:
+        return self.send_one(self.outgoing(envelope, delay_seconds))
+
+    def send_one(self, message: OutgoingMessage) -> SendResult:
+        """One SendMessage call; the result carries `message.id`."""
         with translate_errors(self.name):
             response = self.client.send_message(
                 QueueUrl=self.url,
-                MessageBody=envelope.to_body(),
-                MessageAttributes=envelope.message_attributes(),
-                DelaySeconds=delay_seconds,
+                MessageBody=message.body,
+                MessageAttributes=message.attributes,
+                DelaySeconds=message.delay_seconds,
             )
-        return SendResult(str(envelope.id), response["MessageId"])
+        return SendResult(message.id, response["MessageId"])
 
     def send_batch(
         self, envelopes: Sequence[Envelope], *, delay_seconds: int = 0

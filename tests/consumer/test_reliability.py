@@ -17,9 +17,10 @@ from shared.settings import Settings
 from shared.sqs import EntryFailure, SqsQueue
 from tests.conftest import make_settings
 from tests.consumer.conftest import counter, send
+from tests.consumer.test_worker import depth
 
 
-def quick_settings(**consumer: float) -> Settings:
+def quick_settings(**consumer: float | int) -> Settings:
     settings = make_settings(visibility_timeout=1)
     for name, value in consumer.items():
         setattr(settings.consumer, name, value)
@@ -75,7 +76,7 @@ def test_an_overrunning_handler_is_abandoned_and_its_message_retried(
 def test_an_idempotent_handler_runs_once_per_envelope(
     queue: SqsQueue, registry: HandlerRegistry
 ) -> None:
-    worker = Worker(queue, registry, quick_settings(), Metrics(), MemoryStore())
+    worker = Worker(queue, registry, quick_settings(concurrency=1), Metrics(), MemoryStore())
     effects: list[str] = []
 
     @registry.handler("charge", idempotent=True)
@@ -89,6 +90,30 @@ def test_an_idempotent_handler_runs_once_per_envelope(
     assert effects == [str(envelope.id)]
     assert counter(worker.metrics, "sqs_messages_duplicate_total") == 2
     assert counter(worker.metrics, "sqs_messages_deleted_total") == 3
+
+
+def test_concurrent_copies_of_one_envelope_have_one_effect(
+    queue: SqsQueue, registry: HandlerRegistry
+) -> None:
+    settings = quick_settings(concurrency=10, retry_base_seconds=1)
+    worker = Worker(queue, registry, settings, Metrics(), MemoryStore())
+    effects: list[str] = []
+
+    @registry.handler("charge", idempotent=True)
+    def charge(payload: dict[str, Any], envelope: Envelope) -> None:
+        time.sleep(0.2)  # the copies arrive while the first is still running
+        effects.append(str(envelope.id))
+
+    envelope = Envelope(type="charge", payload={"amount": 5})
+    for _ in range(4):  # four copies, received together
+        queue.send(envelope)
+    deadline = time.monotonic() + 10
+    while depth(queue) != (0, 0) and time.monotonic() < deadline:
+        worker.run(max_batches=1)  # the copies come back after their one-second backoff
+    assert effects == [str(envelope.id)]
+    assert counter(worker.metrics, "sqs_messages_deleted_total") == 4
+    assert counter(worker.metrics, "sqs_messages_duplicate_total") == 3
+    assert counter(worker.metrics, "sqs_messages_retried_total") == 3  # once, while in progress
 
 
 def test_a_failed_idempotent_run_does_not_block_its_retry(

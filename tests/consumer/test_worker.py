@@ -187,9 +187,13 @@ def test_the_default_handler_logs_and_acknowledges(
     assert depth(queue) == (0, 0)
 
 
-def test_stopping_mid_batch_finishes_the_current_message_and_releases_the_rest(
-    worker: Worker, queue: SqsQueue, registry: HandlerRegistry
+def test_stopping_finishes_the_running_handler_and_releases_the_prefetched_rest(
+    queue: SqsQueue, registry: HandlerRegistry
 ) -> None:
+    settings = make_settings()
+    settings.consumer.concurrency = 1
+    settings.consumer.prefetch = 4  # five held: one running, four waiting for the handler
+    worker = Worker(queue, registry, settings, Metrics())
     handled: list[int] = []
 
     def stop_after_first(payload: dict[str, Any]) -> None:
@@ -262,3 +266,61 @@ def test_a_long_running_handler_is_busy_not_stalled(
     send(queue)
     worker.run(max_batches=1)
     assert seen == [True]
+
+
+def test_handlers_run_concurrently_up_to_the_limit_and_no_further(
+    queue: SqsQueue, registry: HandlerRegistry
+) -> None:
+    settings = make_settings()
+    settings.consumer.concurrency = 4
+    worker = Worker(queue, registry, settings, Metrics())
+    lock = threading.Lock()
+    running: list[int] = [0]
+    peak: list[int] = [0]
+    held_by_sqs: list[int] = []
+
+    def slow(payload: dict[str, Any]) -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        held_by_sqs.append(depth(queue)[1])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+
+    registry.register("job", slow)
+    queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(10)])
+    queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(10, 12)])
+    started = time.monotonic()
+    worker.run(until_empty=True)
+    elapsed = time.monotonic() - started
+    assert peak[0] == 4
+    assert max(held_by_sqs) <= 4  # never more in flight than handlers to run them
+    assert elapsed < 12 * 0.2  # faster than one at a time
+    assert counter(worker.metrics, "sqs_messages_deleted_total") == 12
+    assert depth(queue) == (0, 0)
+
+
+def test_several_pollers_share_the_work(queue: SqsQueue, registry: HandlerRegistry) -> None:
+    settings = make_settings()
+    settings.consumer.pollers = 3
+    worker = Worker(queue, registry, settings, Metrics())
+    pollers: set[str] = set()
+    handled: set[int] = set()
+    registry.register("job", lambda payload: handled.add(payload["n"]))
+    original = queue.receive
+
+    def receive(*, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+        pollers.add(threading.current_thread().name)
+        return original(max_messages=max_messages, wait_time_seconds=wait_time_seconds)
+
+    queue.receive = receive  # type: ignore[method-assign]
+    for start in range(0, 30, 10):
+        queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(start, start + 10)])
+    stopper = threading.Timer(1.0, worker.stop)
+    stopper.start()
+    worker.run()
+    stopper.join()
+    assert len(pollers) == 3
+    assert handled == set(range(30))
+    assert depth(queue) == (0, 0)

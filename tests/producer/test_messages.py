@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from uuid import UUID
 
 import boto3
@@ -12,7 +12,7 @@ from producer.main import create_app
 from shared.bootstrap import QueuePair
 from shared.models import Envelope
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.sqs import BatchSendResult, OutgoingMessage, SqsQueue
 from tests.conftest import make_settings
 from tests.support import free_port
 
@@ -164,7 +164,7 @@ def test_a_missing_queue_is_a_503(settings: Settings, mocked_aws: None) -> None:
 
 
 class ExplodingQueue(SqsQueue):
-    def send(self, envelope: Envelope, *, delay_seconds: int = 0) -> object:  # type: ignore[override]
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         raise RuntimeError("secret internals")
 
 

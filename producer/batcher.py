@@ -1,0 +1,97 @@
+"""Coalescing concurrent single sends into SendMessageBatch calls.
+
+Each POST /messages still gets its own answer, with its real MessageId or its real error,
+but under load ten messages share one SQS request. A batch goes out when it holds ten
+messages, when one more would pass the queue's size limit, or when its first message has
+waited `window` seconds, so a lone message is delayed by that window at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+
+from shared.batching import BATCH, send_all
+from shared.errors import SqsError
+from shared.sqs import OutgoingMessage, SendResult, SqsQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    messages: list[OutgoingMessage] = field(default_factory=list)
+    waiters: list[asyncio.Future[SendResult]] = field(default_factory=list)
+    size: int = 0
+
+
+class SendBatcher:
+    """Runs in the app's event loop; SQS calls run in threads, `max_in_flight` at a time."""
+
+    def __init__(self, queue: SqsQueue, *, window: float, max_in_flight: int) -> None:
+        self.queue = queue
+        self.window = window
+        self._pending = _Pending()
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Queue `message` for the next batch; raises the SqsError that kept it out of SQS."""
+        limit = await self._size_limit()
+        if self._pending.messages and self._pending.size + message.size > limit:
+            self._flush()
+        waiter: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        self._pending.messages.append(message)
+        self._pending.waiters.append(waiter)
+        self._pending.size += message.size
+        if len(self._pending.messages) >= BATCH:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.window, self._flush)
+        return await waiter
+
+    async def close(self) -> None:
+        """Send what is pending and wait for every batch in flight."""
+        self._flush()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _size_limit(self) -> int:
+        known = self.queue.known_max_message_size
+        if known is not None:
+            return known
+        return await asyncio.to_thread(self.queue.max_message_size)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending.messages:
+            return
+        pending, self._pending = self._pending, _Pending()
+        task = asyncio.create_task(self._send(pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, pending: _Pending) -> None:
+        async with self._in_flight:
+            try:
+                results = await asyncio.to_thread(
+                    partial(send_all, self.queue, pending.messages, max_batch_bytes=pending.size)
+                )
+            except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
+                for waiter in pending.waiters:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                return
+        for message, waiter in zip(pending.messages, pending.waiters, strict=True):
+            result = results.get(message.id) or SqsError(f"no result for {message.id}")
+            if waiter.done():
+                continue
+            if isinstance(result, SendResult):
+                waiter.set_result(result)
+            else:
+                waiter.set_exception(result)

@@ -1,0 +1,157 @@
+"""Coalescing concurrent sends: batching by count, size and time, with per-message results."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import boto3
+import pytest
+
+from producer.batcher import SendBatcher
+from shared.bootstrap import QueuePair
+from shared.errors import SqsRequestError, SqsUnavailableError
+from shared.models import Envelope
+from shared.settings import Settings
+from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SqsQueue
+
+
+class CountingQueue(SqsQueue):
+    """The real queue, recording the size of every SendMessageBatch call."""
+
+    def __init__(self, base: SqsQueue) -> None:
+        super().__init__(base.client, base.name)
+        self.batches: list[int] = []
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.batches.append(len(messages))
+        return super().send_raw_batch(messages)
+
+
+@pytest.fixture
+def queue(settings: Settings, queues: QueuePair) -> CountingQueue:
+    return CountingQueue(SqsQueue.from_settings(settings))
+
+
+def outgoing(queue: SqsQueue, n: int, text: str = "") -> OutgoingMessage:
+    return queue.outgoing(Envelope(type="t", payload={"n": n, "text": text}))
+
+
+def stored_ids(queue: SqsQueue) -> dict[str, str]:
+    """envelope id -> MessageId of everything in the queue."""
+    found: dict[str, str] = {}
+    for _ in range(20):
+        batch = queue.receive(max_messages=10, wait_time_seconds=0)
+        if not batch:
+            break
+        found.update((str(Envelope.from_body(m.body).id), m.message_id) for m in batch)
+    return found
+
+
+def test_concurrent_sends_share_batches_and_each_gets_its_own_message_id(
+    queue: CountingQueue,
+) -> None:
+    async def main() -> list[tuple[str, str]]:
+        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        messages = [outgoing(queue, n) for n in range(25)]
+        results = await asyncio.gather(*(batcher.send(m) for m in messages))
+        return [(r.envelope_id, r.message_id) for r in results]
+
+    results = asyncio.run(main())
+    assert sorted(queue.batches) == [5, 10, 10]
+    assert dict(results) == stored_ids(queue)
+    assert len(set(dict(results).values())) == 25
+
+
+def test_a_batch_never_passes_the_queue_size_limit(queue: CountingQueue, queues: QueuePair) -> None:
+    boto3.client("sqs", region_name="us-east-1").set_queue_attributes(
+        QueueUrl=queues.queue_url, Attributes={"MaximumMessageSize": "2048"}
+    )
+
+    async def main() -> None:
+        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        await asyncio.gather(*(batcher.send(outgoing(queue, n, "x" * 600)) for n in range(6)))
+
+    asyncio.run(main())
+    assert queue.batches == [2, 2, 2]  # three 870-byte messages would pass 2048
+
+
+def test_a_lone_message_waits_no_longer_than_the_window(queue: CountingQueue) -> None:
+    async def main() -> float:
+        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        started = time.perf_counter()
+        await batcher.send(outgoing(queue, 1))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(main())
+    assert 0.05 <= elapsed < 0.5
+    assert queue.batches == [1]
+
+
+class FlakyQueue(CountingQueue):
+    """Refuses one message outright and fails another once, on SQS's side."""
+
+    def __init__(self, base: SqsQueue, refused: str, flaky: str) -> None:
+        super().__init__(base)
+        self.refused, self.flaky, self.calls = refused, flaky, 0
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.calls += 1
+        keep, failed = [], []
+        for index, message in enumerate(messages):
+            if self.refused in message.body:
+                failed.append(EntryFailure(message.id, "InvalidMessageContents", "bad", True))
+            elif self.flaky in message.body and self.calls == 1:
+                failed.append(EntryFailure(message.id, "InternalError", "try again", False))
+            else:
+                keep.append((index, message))
+        result = super().send_raw_batch([m for _, m in keep]) if keep else BatchSendResult()
+        return BatchSendResult(result.sent, result.failed + failed)
+
+
+def test_each_waiter_gets_its_own_error_and_transient_failures_are_retried(
+    queue: CountingQueue,
+) -> None:
+    flaky_queue = FlakyQueue(queue, refused='"n":1,', flaky='"n":2,')
+
+    async def main() -> list[object]:
+        batcher = SendBatcher(flaky_queue, window=0.01, max_in_flight=4)
+        sends = [batcher.send(outgoing(queue, n)) for n in range(4)]
+        return list(await asyncio.gather(*sends, return_exceptions=True))
+
+    results = asyncio.run(main())
+    assert isinstance(results[1], SqsRequestError)
+    assert results[1].code == "InvalidMessageContents"
+    assert not any(isinstance(r, Exception) for i, r in enumerate(results) if i != 1)
+    assert flaky_queue.calls == 2  # the transient failure was sent again, alone
+    assert len(stored_ids(queue)) == 3
+
+
+class DownQueue(CountingQueue):
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        raise SqsUnavailableError("SQS unreachable: simulated")
+
+
+def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
+    down = DownQueue(queue)
+
+    async def main() -> list[object]:
+        batcher = SendBatcher(down, window=0.01, max_in_flight=4)
+        sends = [batcher.send(outgoing(queue, n)) for n in range(3)]
+        return list(await asyncio.gather(*sends, return_exceptions=True))
+
+    assert all(isinstance(r, SqsUnavailableError) for r in asyncio.run(main()))
+
+
+def test_close_sends_what_is_pending(queue: CountingQueue) -> None:
+    async def main() -> None:
+        batcher = SendBatcher(queue, window=60, max_in_flight=4)
+        pending = [asyncio.ensure_future(batcher.send(outgoing(queue, n))) for n in range(3)]
+        await asyncio.sleep(0.01)
+        assert queue.batches == []  # the minute-long window has not passed
+        await batcher.close()
+        await asyncio.gather(*pending)
+
+    asyncio.run(main())
+    assert queue.batches == [3]
