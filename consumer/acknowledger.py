@@ -24,6 +24,10 @@ from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue
 log = logging.getLogger(__name__)
 
 
+DELETE_ATTEMPTS = 6
+"""About six seconds of retries: a delete that outlives a short outage spares a redelivery."""
+
+
 class Acknowledger:
     """Deletes, delays, releases and dead-letters messages after their handlers ran."""
 
@@ -135,7 +139,7 @@ class Acknowledger:
         def delete(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
             return self.queue.delete_batch([m.receipt_handle for m in chunk])
 
-        failed = settle_entries(delete, messages, "delete")
+        failed = settle_entries(delete, messages, "delete", attempts=DELETE_ATTEMPTS)
         self.metrics.deleted.inc(len(messages) - len(failed))
         self.metrics.ack_failures.inc(len(failed))
         for message in failed:

@@ -8,6 +8,7 @@ backoff until the queue's maxReceiveCount, then dead-lettered with their last er
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -29,8 +30,9 @@ from shared.sqs import ReceivedMessage
 
 log = logging.getLogger(__name__)
 
-STOP_POLL_SECONDS = 0.5
-"""How often a waiting dispatcher checks for a shutdown deadline."""
+TICK_SECONDS = 0.5
+"""How often a waiting dispatcher checks for a shutdown deadline and renews its claim."""
+MIN_CLAIM_SECONDS = 5.0
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Dispatcher:
         *,
         max_receive_count: Callable[[], int | None],
         stop_deadline: Callable[[], float | None],
+        claim_seconds: Callable[[], float] = lambda: 30.0,
     ) -> None:
         self.registry = registry
         self.settings = settings.consumer
@@ -61,6 +64,7 @@ class Dispatcher:
         )
         self._max_receive_count = max_receive_count
         self._stop_deadline = stop_deadline
+        self._claim_seconds = claim_seconds
 
     def handle(self, message: ReceivedMessage) -> Outcome:
         try:
@@ -82,7 +86,7 @@ class Dispatcher:
         self, handler: Handler, payload: Any, envelope: Envelope, message: ReceivedMessage
     ) -> Outcome:
         key = f"{handler.name}:{envelope.id}"
-        hold = self.settings.handler_timeout_seconds + 60
+        hold = max(MIN_CLAIM_SECONDS, self._claim_seconds())
         try:
             claim = self.store.claim(key, hold)
         except SqsError as exc:
@@ -92,8 +96,26 @@ class Dispatcher:
             log.info("message %s already handled by %s; acknowledging", envelope.id, handler.name)
             return Done(message, duplicate=True)
         if claim is Claim.IN_PROGRESS:
-            return self._retry(handler, message, "being handled by another consumer")
-        outcome = self._run(handler, payload, envelope, message)
+            # Come back once that claim can have lapsed, so waiting burns few receives.
+            backoff = self._retry(handler, message, "being handled by another consumer")
+            retry = Retry(message, max(backoff.delay, math.ceil(hold)), backoff.error)
+            log.info(
+                "message %s is being handled elsewhere; trying again in %ds",
+                envelope.id,
+                retry.delay,
+            )
+            return retry
+        renewed = [time.monotonic()]
+
+        def renew() -> None:
+            if time.monotonic() - renewed[0] >= hold / 3:
+                renewed[0] = time.monotonic()
+                try:
+                    self.store.extend(key, hold)
+                except SqsError as exc:
+                    log.warning("claim on %s not renewed: %s", envelope.id, exc)
+
+        outcome = self._run(handler, payload, envelope, message, renew)
         try:
             if isinstance(outcome, Done):
                 self.store.complete(key, self.settings.idempotency_ttl_seconds)
@@ -104,7 +126,12 @@ class Dispatcher:
         return outcome
 
     def _run(
-        self, handler: Handler, payload: Any, envelope: Envelope, message: ReceivedMessage
+        self,
+        handler: Handler,
+        payload: Any,
+        envelope: Envelope,
+        message: ReceivedMessage,
+        while_running: Callable[[], None] = lambda: None,
     ) -> Outcome:
         run = _Run()
 
@@ -118,7 +145,7 @@ class Dispatcher:
 
         started = time.monotonic()
         threading.Thread(target=target, name=f"handler-{envelope.id}", daemon=True).start()
-        finished = self._wait(run, started)
+        finished = self._wait(run, started, while_running)
         self.metrics.handler_seconds.labels(handler.name).observe(time.monotonic() - started)
         if not finished:
             self.metrics.abandoned.inc()
@@ -143,7 +170,7 @@ class Dispatcher:
             return self._dead(message, Reason.RETRIES_EXHAUSTED, error, count=False)
         return self._retry(handler, message, error)
 
-    def _wait(self, run: _Run, started: float) -> bool:
+    def _wait(self, run: _Run, started: float, while_running: Callable[[], None]) -> bool:
         """Wait for the handler, up to its time limit or the shutdown deadline."""
         limit = started + self.settings.handler_timeout_seconds
         while True:
@@ -152,9 +179,9 @@ class Dispatcher:
             remaining = until - time.monotonic()
             if remaining <= 0:
                 return run.finished.is_set()
-            wait = remaining if deadline is not None else min(remaining, STOP_POLL_SECONDS)
-            if run.finished.wait(wait):
+            if run.finished.wait(min(remaining, TICK_SECONDS)):
                 return True
+            while_running()
 
     def _retry(self, handler: Handler, message: ReceivedMessage, error: str) -> Retry:
         backoff = handler.retry or self.default_backoff

@@ -3,8 +3,10 @@
 SQS delivers at least once. For a handler marked idempotent the envelope id is claimed
 before the handler runs and marked complete after; a redelivered message whose work is
 complete is acknowledged without running again. A failed run releases its claim so the
-retry can run. The in-memory store serves one process; DynamoDB serves every consumer
-(a conditional put, as AWS Lambda Powertools does, with DynamoDB's TTL cleaning up).
+retry can run. A claim is short (the visibility timeout) and renewed while the handler
+runs, so the claim of a consumer that crashed expires by the time SQS redelivers. The
+in-memory store serves one process; DynamoDB serves every consumer (a conditional put, as
+AWS Lambda Powertools does, with DynamoDB's TTL cleaning up).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class IdempotencyStore(Protocol):
     def claim(self, key: str, hold_seconds: float) -> Claim:
         """Claim `key` for `hold_seconds`, unless it is completed or held by someone else."""
 
+    def extend(self, key: str, hold_seconds: float) -> None:
+        """Keep holding a claim that is still in progress, for `hold_seconds` from now."""
+
     def complete(self, key: str, ttl_seconds: float) -> None:
         """Record `key` as handled for `ttl_seconds`."""
 
@@ -63,6 +68,12 @@ class MemoryStore:
                 return Claim.COMPLETED if entry[0] else Claim.IN_PROGRESS
             self._entries[key] = (False, now + hold_seconds)
             return Claim.NEW
+
+    def extend(self, key: str, hold_seconds: float) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and not entry[0]:
+                self._entries[key] = (False, self._now() + hold_seconds)
 
     def complete(self, key: str, ttl_seconds: float) -> None:
         with self._lock:
@@ -117,6 +128,24 @@ class DynamoDBStore:
         ).get("Item", {})
         status = item.get("status", {}).get("S")
         return Claim.COMPLETED if status == "COMPLETED" else Claim.IN_PROGRESS
+
+    def extend(self, key: str, hold_seconds: float) -> None:
+        with translate_errors(self.table):
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key={"id": {"S": key}},
+                    UpdateExpression="SET expiration = :expiration",
+                    ConditionExpression="#status = :in_progress",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":expiration": {"N": str(int(time.time() + hold_seconds) + 1)},
+                        ":in_progress": {"S": "IN_PROGRESS"},
+                    },
+                )
+            except ClientError as exc:  # completed or released meanwhile: nothing to keep
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
 
     def complete(self, key: str, ttl_seconds: float) -> None:
         with translate_errors(self.table):

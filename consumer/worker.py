@@ -59,9 +59,10 @@ class Worker:
             registry,
             settings,
             self.metrics,
-            store or MemoryStore(),
+            store if store is not None else MemoryStore(),
             max_receive_count=lambda: self._max_receive_count,
             stop_deadline=lambda: self._stop_deadline,
+            claim_seconds=lambda: self._visibility_timeout,
         )
         self.heartbeat = Heartbeat(
             queue,

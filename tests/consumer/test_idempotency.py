@@ -60,3 +60,34 @@ def test_an_expired_claim_can_be_taken_over(dynamodb_store: DynamoDBStore) -> No
         },
     )
     assert dynamodb_store.claim("stale", hold_seconds=60) is Claim.NEW
+
+
+def test_a_claim_in_progress_can_be_extended_but_not_a_completed_one() -> None:
+    clock = Clock()
+    store = MemoryStore(now=clock)
+    store.claim("a", hold_seconds=10)
+    clock.now += 8
+    store.extend("a", hold_seconds=10)
+    clock.now += 8
+    assert store.claim("a", hold_seconds=10) is Claim.IN_PROGRESS  # still held: extended
+    store.complete("a", ttl_seconds=100)
+    store.extend("a", hold_seconds=1)
+    clock.now += 50
+    assert store.claim("a", hold_seconds=10) is Claim.COMPLETED
+
+
+def test_dynamodb_extends_only_claims_in_progress(dynamodb_store: DynamoDBStore) -> None:
+    def expiration(key: str) -> int:
+        item = dynamodb_store.client.get_item(TableName="idempotency", Key={"id": {"S": key}})
+        return int(item["Item"]["expiration"]["N"])
+
+    dynamodb_store.claim("a", hold_seconds=10)
+    before = expiration("a")
+    dynamodb_store.extend("a", hold_seconds=100)
+    assert expiration("a") >= before + 80
+    dynamodb_store.complete("a", ttl_seconds=5)
+    completed = expiration("a")
+    dynamodb_store.extend("a", hold_seconds=1000)
+    assert expiration("a") == completed
+    dynamodb_store.extend("never-claimed", hold_seconds=10)  # no error, nothing created
+    assert dynamodb_store.claim("never-claimed", hold_seconds=10) is Claim.NEW

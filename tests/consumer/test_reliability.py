@@ -189,3 +189,40 @@ def test_entries_that_keep_failing_are_given_up_after_the_attempts() -> None:
     pauses: list[float] = []
     assert settle_entries(always, ["a", "b"], "delete", pause=pauses.append) == ["a", "b"]
     assert pauses == [0.2, 0.4]  # backed off between attempts
+
+
+def test_a_crashed_consumers_claim_expires_before_the_redelivery(
+    queue: SqsQueue, registry: HandlerRegistry
+) -> None:
+    store = MemoryStore()
+    settings = quick_settings(retry_base_seconds=0)
+    worker = Worker(queue, registry, settings, Metrics(), store)
+    effects: list[str] = []
+
+    @registry.handler("charge", idempotent=True)
+    def charge(payload: dict[str, Any], envelope: Envelope) -> None:
+        effects.append(str(envelope.id))
+
+    envelope = Envelope(type="charge", payload={})
+    store.claim(f"charge:{envelope.id}", hold_seconds=5)  # a consumer died holding this claim
+    queue.send(envelope)
+    deadline = time.monotonic() + 12
+    while not effects and time.monotonic() < deadline:
+        worker.run(max_batches=1)
+        time.sleep(0.5)
+    assert effects == [str(envelope.id)]  # handled once the short claim lapsed
+
+
+def test_a_long_handler_keeps_its_claim(queue: SqsQueue, registry: HandlerRegistry) -> None:
+    store = MemoryStore()
+    worker = Worker(queue, registry, quick_settings(), Metrics(), store)
+    seen: list[object] = []
+
+    @registry.handler("charge", idempotent=True)
+    def charge(payload: dict[str, Any], envelope: Envelope) -> None:
+        time.sleep(7)  # past the five-second minimum claim, which must be renewed
+        seen.append(store.claim(f"charge:{envelope.id}", hold_seconds=5))
+
+    send(queue, "charge")
+    worker.run(max_batches=1)
+    assert [str(claim) for claim in seen] == ["Claim.IN_PROGRESS"]
