@@ -10,15 +10,21 @@ from shared.bootstrap import ensure_idempotency_table
 from tests.consumer.test_heartbeat import Clock
 
 
-def test_memory_store_claims_completes_and_releases() -> None:
-    clock = Clock()
-    store = MemoryStore(now=clock)
+def claims_completes_and_releases(store: IdempotencyStore) -> None:
+    """What every store must do, whatever keeps its records."""
     assert store.claim("a", hold_seconds=60) is Claim.NEW
     assert store.claim("a", hold_seconds=60) is Claim.IN_PROGRESS
     store.release("a")
     assert store.claim("a", hold_seconds=60) is Claim.NEW
     store.complete("a", ttl_seconds=100)
     assert store.claim("a", hold_seconds=60) is Claim.COMPLETED
+    assert store.claim("b", hold_seconds=60) is Claim.NEW
+
+
+def test_memory_store_claims_completes_releases_and_forgets() -> None:
+    clock = Clock()
+    store = MemoryStore(now=clock)
+    claims_completes_and_releases(store)
     clock.now += 101
     assert store.claim("a", hold_seconds=60) is Claim.NEW  # forgotten after its TTL
     clock.now += 61
@@ -40,14 +46,7 @@ def test_dynamodb_table_has_a_ttl_attribute(dynamodb_store: DynamoDBStore) -> No
 
 
 def test_dynamodb_store_has_the_same_semantics(dynamodb_store: DynamoDBStore) -> None:
-    store: IdempotencyStore = dynamodb_store
-    assert store.claim("a", hold_seconds=60) is Claim.NEW
-    assert store.claim("a", hold_seconds=60) is Claim.IN_PROGRESS
-    store.release("a")
-    assert store.claim("a", hold_seconds=60) is Claim.NEW
-    store.complete("a", ttl_seconds=100)
-    assert store.claim("a", hold_seconds=60) is Claim.COMPLETED
-    assert store.claim("b", hold_seconds=60) is Claim.NEW
+    claims_completes_and_releases(dynamodb_store)
 
 
 def test_an_expired_claim_can_be_taken_over(dynamodb_store: DynamoDBStore) -> None:
