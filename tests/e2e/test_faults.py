@@ -543,7 +543,7 @@ def test_sigterm_mid_batch_finishes_the_running_handler_and_releases_the_rest(
         f"{len(released)} visible again {visible_after:.2f}s after exit (visibility 30s)"
     )
     assert exited - signalled < shutdown_timeout
-    assert journal.ids(STARTED) == handled  # the running handler finished; none abandoned
+    assert sorted(journal.ids(STARTED)) == sorted(handled)  # every running handler finished
     assert 1 <= len(handled) < len(sent)
     assert len(released) == left
     assert set(handled) | set(ids_of(released)) == sent
