@@ -1,9 +1,9 @@
 # The commands the README names. Each installs what it needs first (uv, then the locked
 # dependencies), so a fresh clone needs only Python 3.11+ and make.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-PYTHON_FILES := shared producer consumer scripts tests
+PYTHON_FILES := shared producer consumer scripts tests bench
 
-.PHONY: help install run test test-fast lint format bootstrap clean
+.PHONY: help install run test test-fast lint format bootstrap bench clean
 
 help:
 	@echo "make run        local SQS endpoint + queues + producer + consumer (Ctrl-C stops all)"
@@ -34,6 +34,9 @@ test: lint
 
 test-fast: install
 	$(UV) run --frozen pytest -m "not e2e"
+
+bench: install
+	$(UV) run --frozen python -m bench
 
 bootstrap: install
 	$(UV) run --frozen python -m shared.bootstrap --wait 30

@@ -1,0 +1,179 @@
+"""Turning measurements into the aligned text table, the README's markdown table and the
+verdict on each of the issue's targets."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.results import Config, LightLoad, Measurement, TargetRun
+
+CONTENDERS = {
+    "a": "(a) naive",
+    "b": "(b) raw batched",
+    "c": "(c) this system",
+    "d": "(d) HTTP ceiling",
+}
+COLUMNS = ["endpoint", "contender", "msg/s", "SQS req/msg", "p50 ms", "p95 ms", "p99 ms", "lost"]
+RATIO_COLUMNS = ["endpoint", "(c)/(a)", "(c)/(b)", "(c)/(d)", "light-load median", "SQS round trip"]
+MAX_REQUESTS_PER_MESSAGE = 0.35
+LIGHT_LOAD_ROUND_TRIPS = 3
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    measured: str
+    met: bool
+
+
+def _number(value: float, digits: int = 1) -> str:
+    return "-" if math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def _row(run: TargetRun, m: Measurement) -> list[str]:
+    return [
+        run.name,
+        CONTENDERS[m.key],
+        _number(m.rate, 0),
+        _number(m.requests_per_message, 3),
+        _number(m.latency_ms(50)),
+        _number(m.latency_ms(95)),
+        _number(m.latency_ms(99)),
+        str(m.errors),
+    ]
+
+
+def _rows(runs: Sequence[TargetRun]) -> list[list[str]]:
+    return [
+        _row(run, run.measurements[key])
+        for run in runs
+        for key in CONTENDERS
+        if key in run.measurements
+    ]
+
+
+def _ratio_row(run: TargetRun) -> list[str]:
+    light = run.light.median_ms if run.light else math.nan
+    return [
+        run.name,
+        f"{_number(run.ratio('c', 'a'))}x",
+        f"{_number(run.ratio('c', 'b'), 2)}x",
+        f"{_number(run.ratio('c', 'd'), 2)}x",
+        f"{_number(light)} ms",
+        f"{_number(run.round_trip * 1000)} ms",
+    ]
+
+
+def _aligned(header: list[str], rows: list[list[str]], left: int) -> str:
+    """Plain-text columns: the first `left` left-aligned, numbers right-aligned."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        cells = [
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def _markdown(header: list[str], rows: list[list[str]], left: int) -> str:
+    align = ["---" if i < left else "---:" for i in range(len(header))]
+    lines = [header, align, *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def verdicts(runs: Sequence[TargetRun], config: Config) -> list[Verdict]:
+    """The issue's targets, each against the run it is about."""
+    found: list[Verdict] = []
+    for run in runs:
+        c = run.measurements.get("c")
+        if c is not None:
+            found.append(
+                Verdict(
+                    f"{run.name}: (c) SQS requests/message <= {MAX_REQUESTS_PER_MESSAGE}",
+                    _number(c.requests_per_message, 3),
+                    c.requests_per_message <= MAX_REQUESTS_PER_MESSAGE,
+                )
+            )
+        if run.delayed:
+            found += _delayed_verdicts(run)
+        if run.light is not None:
+            found.append(_light_verdict(run, run.light, config))
+    return found
+
+
+def _delayed_verdicts(run: TargetRun) -> list[Verdict]:
+    ca, cb, cd = run.ratio("c", "a"), run.ratio("c", "b"), run.ratio("c", "d")
+    return [
+        Verdict(f"{run.name}: (c) >= 10x (a)", f"{_number(ca)}x", ca >= 10),
+        Verdict(f"{run.name}: (c) above (b)", f"{_number(cb, 2)}x", cb > 1),
+        Verdict(f"{run.name}: (c) >= 0.5x (d)", f"{_number(cd, 2)}x", cd >= 0.5),
+    ]
+
+
+def _light_verdict(run: TargetRun, light: LightLoad, config: Config) -> Verdict:
+    rtt_ms = run.round_trip * 1000
+    limit = config.batch_window_ms + LIGHT_LOAD_ROUND_TRIPS * rtt_ms
+    median = light.median_ms
+    return Verdict(
+        f"{run.name}: light-load median <= batch window + {LIGHT_LOAD_ROUND_TRIPS} round trips"
+        f" ({_number(limit)} ms)",
+        f"{_number(median)} ms = {_number(median / rtt_ms)} round trips",
+        median <= limit,
+    )
+
+
+def header(config: Config) -> str:
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"SQS benchmark: {config.messages} messages per measurement, {config.clients} HTTP"
+        f" clients, queue depth cap {config.cap}, SQS_WAIT_TIME_SECONDS={config.wait_seconds},"
+        f" proxy delay {config.delay_ms:g} ms per request\n"
+        f"light load: {config.light_messages} messages, one every"
+        f" {config.light_interval * 1000:.0f} ms; machine: {os.cpu_count()} cores,"
+        f" load average {load}"
+    )
+
+
+def render_text(runs: Sequence[TargetRun], config: Config) -> str:
+    results = _aligned(COLUMNS, _rows(runs), left=2)
+    ratios = _aligned(RATIO_COLUMNS, [_ratio_row(run) for run in runs], left=1)
+    targets = "\n".join(
+        f"  [{'met ' if v.met else 'MISS'}] {v.target}: {v.measured}"
+        for v in verdicts(runs, config)
+    )
+    calls = "\n".join(_operations(runs))
+    return (
+        f"{header(config)}\n\n{results}\n\n{ratios}\n\n"
+        f"SQS requests per message by operation (messages per call):\n{calls}\n\n"
+        f"targets:\n{targets}"
+    )
+
+
+def _operations(runs: Sequence[TargetRun]) -> list[str]:
+    """Where the requests go: the batching each contender actually achieved."""
+    lines = []
+    for run in runs:
+        for key in ("b", "c"):
+            m = run.measurements.get(key)
+            if m is None or not m.messages:
+                continue
+            parts = [
+                f"{op} {count / m.messages:.3f} ({m.messages / count:.1f})"
+                for op, count in sorted(m.operations.items(), key=lambda item: -item[1])
+            ]
+            lines.append(f"  {run.name} {CONTENDERS[key][:3]}: " + ", ".join(parts))
+    return lines
+
+
+def render_markdown(runs: Sequence[TargetRun]) -> str:
+    results = _markdown(COLUMNS, _rows(runs), left=2)
+    ratios = _markdown(RATIO_COLUMNS, [_ratio_row(run) for run in runs], left=1)
+    return f"{results}\n\n{ratios}"

@@ -1,0 +1,95 @@
+"""What one measurement yields, and the few statistics the report needs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """N messages moved by one contender: wall time, SQS requests and per-message latency."""
+
+    key: str
+    """`a`, `b`, `c` or `d`."""
+    label: str
+    messages: int
+    seconds: float
+    """From the first send to the last receipt (or handler start, or HTTP answer)."""
+    requests: float
+    """SQS requests (HTTP attempts) made while moving them."""
+    latencies: Sequence[float] = field(repr=False)
+    """Seconds from each send (or POST) to its receipt (or handler start, or answer)."""
+    errors: int = 0
+    """Messages that did not make it (non-202 answers, missing receipts)."""
+    operations: Mapping[str, float] = field(default_factory=dict)
+    """The SQS requests by operation (SendMessageBatch, ReceiveMessage, ...)."""
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def requests_per_message(self) -> float:
+        return self.requests / self.messages if self.messages else math.nan
+
+    def latency_ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+
+@dataclass(frozen=True)
+class LightLoad:
+    """A trickle through the system: how quickly a lone message reaches its handler."""
+
+    messages: int
+    latencies: Sequence[float] = field(repr=False)
+
+    @property
+    def median_ms(self) -> float:
+        return percentile(self.latencies, 50) * 1000
+
+
+@dataclass
+class TargetRun:
+    """Everything measured against one endpoint (direct, delayed or localstack)."""
+
+    name: str
+    round_trip: float
+    """Median seconds of one SendMessage as the naive sender saw it: one SQS round trip."""
+    delayed: bool = False
+    """True for the run through the delaying proxy, which the throughput targets are about."""
+    measurements: dict[str, Measurement] = field(default_factory=dict)
+    light: LightLoad | None = None
+
+    def ratio(self, top: str, bottom: str) -> float:
+        """Throughput of `top` over that of `bottom`."""
+        upper, lower = self.measurements.get(top), self.measurements.get(bottom)
+        if upper is None or lower is None or not lower.rate:
+            return math.nan
+        return upper.rate / lower.rate
+
+
+@dataclass(frozen=True)
+class Config:
+    """The knobs of one benchmark run, printed with its results."""
+
+    messages: int
+    clients: int
+    cap: int
+    wait_seconds: int
+    delay_ms: float
+    light_messages: int
+    light_interval: float
+    timeout: float
+    batch_window_ms: float
+    """The producer's batch window: a lone message waits this long by design."""
