@@ -123,7 +123,11 @@ def measure_this_system(
             interval=config.light_interval,
             timeout=config.timeout,
         )
-    print(f"   light load: median {run.light.median_ms:.1f} ms to the handler", flush=True)
+    print(
+        f"   light load: median {run.light.median_ms:.1f} ms to the handler"
+        f" ({run.light.answer_median_ms:.1f} ms to the 202)",
+        flush=True,
+    )
 
 
 def run_target(

@@ -53,7 +53,8 @@ class Child:
         return self.process.poll() is None
 
     def output_tail(self, chars: int = 3000) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> int | None:

@@ -17,7 +17,15 @@ CONTENDERS = {
     "d": "(d) HTTP ceiling",
 }
 COLUMNS = ["endpoint", "contender", "msg/s", "SQS req/msg", "p50 ms", "p95 ms", "p99 ms", "lost"]
-RATIO_COLUMNS = ["endpoint", "(c)/(a)", "(c)/(b)", "(c)/(d)", "light-load median", "SQS round trip"]
+RATIO_COLUMNS = [
+    "endpoint",
+    "(c)/(a)",
+    "(c)/(b)",
+    "(c)/(d)",
+    "light load: POST->handler",
+    "POST->202",
+    "SQS round trip",
+]
 MAX_REQUESTS_PER_MESSAGE = 0.35
 LIGHT_LOAD_ROUND_TRIPS = 3
 
@@ -57,12 +65,14 @@ def _rows(runs: Sequence[TargetRun]) -> list[list[str]]:
 
 def _ratio_row(run: TargetRun) -> list[str]:
     light = run.light.median_ms if run.light else math.nan
+    answer = run.light.answer_median_ms if run.light else math.nan
     return [
         run.name,
         f"{_number(run.ratio('c', 'a'))}x",
         f"{_number(run.ratio('c', 'b'), 2)}x",
         f"{_number(run.ratio('c', 'd'), 2)}x",
         f"{_number(light)} ms",
+        f"{_number(answer)} ms",
         f"{_number(run.round_trip * 1000)} ms",
     ]
 

@@ -53,10 +53,17 @@ class LightLoad:
 
     messages: int
     latencies: Sequence[float] = field(repr=False)
+    """POST to handler start."""
+    answers: Sequence[float] = field(default=(), repr=False)
+    """POST to its 202: the producer's share (batch window and SendMessageBatch)."""
 
     @property
     def median_ms(self) -> float:
         return percentile(self.latencies, 50) * 1000
+
+    @property
+    def answer_median_ms(self) -> float:
+        return percentile(self.answers, 50) * 1000
 
 
 @dataclass

@@ -168,4 +168,4 @@ def measure_light(system: System, *, messages: int, interval: float, timeout: fl
     with following(system.records):
         load = post_trickle(system.producer_url, run, messages, interval)
         _wait_handled(system, run, load.accepted, timeout)
-    return LightLoad(system.records.count(run), system.records.latencies(run))
+    return LightLoad(system.records.count(run), system.records.latencies(run), load.latencies)
