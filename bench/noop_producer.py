@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import boto3
-import uvicorn
 
+from producer.__main__ import serve
 from producer.main import create_app
-from shared.logging import configure_logging
 from shared.settings import get_settings
 from shared.sqs import BatchSendResult, OutgoingMessage, SendResult, SqsQueue
 
@@ -62,15 +61,7 @@ class NoopQueue(SqsQueue):
 def main() -> None:
     """Serve like `python -m producer` does, from the same environment variables."""
     settings = get_settings()
-    configure_logging(settings.log_level)
-    app = create_app(settings, queue=NoopQueue(settings.sqs.queue_name))
-    uvicorn.run(
-        app,
-        host=settings.producer.host,
-        port=settings.producer.port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    serve(create_app(settings, queue=NoopQueue(settings.sqs.queue_name)), settings)
 
 
 if __name__ == "__main__":
