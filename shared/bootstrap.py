@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 """The longest SQS allows, so dead letters outlive the messages they came from."""
+EVENTS_RETENTION_SECONDS = 600
+"""Status events are news, not records: an hour-old "done" helps no live feed."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,16 @@ def ensure_queues(settings: Settings, client: SQSClient | None = None) -> QueueP
 
 
 def ensure_resources(settings: Settings) -> QueuePair:
-    """Everything the services need: the queues, and the idempotency table if DynamoDB holds it."""
+    """Everything the services need: the queues, the events queue, and the idempotency table."""
     pair = ensure_queues(settings)
+    events = settings.sqs.events_queue_name
+    if events:
+        _ensure_queue(
+            build_sqs_client(settings),
+            events,
+            {"MessageRetentionPeriod": str(EVENTS_RETENTION_SECONDS)},
+        )
+        log.info("events queue ready: %s", events)
     if settings.consumer.idempotency_store == "dynamodb":
         table = settings.consumer.idempotency_table
         ensure_idempotency_table(build_dynamodb_client(settings), table)

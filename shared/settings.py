@@ -8,6 +8,7 @@ never at import, so tests and tools can shape the environment first.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
@@ -35,6 +36,11 @@ class SqsSettings(BaseModel):
     )
     queue_name: str = Field(default="messages", min_length=1, max_length=80)
     dlq_name: str = Field(default="messages-dlq", min_length=1, max_length=80)
+    events_queue_name: str | None = Field(
+        default="messages-events",
+        max_length=80,
+        description="Where consumers publish status events for the producer; empty disables.",
+    )
     max_receive_count: int = Field(default=5, ge=1, le=1000)
     visibility_timeout: int = Field(default=30, ge=0, le=43_200)
     wait_time_seconds: int = Field(default=20, ge=0, le=20)
@@ -47,10 +53,19 @@ class SqsSettings(BaseModel):
         default=10.0, gt=0, description="Added to wait_time_seconds for long polls."
     )
 
+    @field_validator("events_queue_name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @model_validator(mode="after")
     def _queues_differ(self) -> SqsSettings:
-        if self.queue_name == self.dlq_name:
-            raise ValueError("SQS_QUEUE_NAME and SQS_DLQ_NAME must name different queues")
+        names = [self.queue_name, self.dlq_name, self.events_queue_name]
+        present = [name for name in names if name]
+        if len(set(present)) != len(present):
+            raise ValueError(
+                "SQS_QUEUE_NAME, SQS_DLQ_NAME and SQS_EVENTS_QUEUE_NAME must name different queues"
+            )
         return self
 
 
@@ -90,6 +105,10 @@ class ConsumerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8001, ge=0, le=65_535, description="/healthz and /metrics.")
+    queues: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated queues to consume; empty means SQS_QUEUE_NAME.",
+    )
     handlers: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated modules imported at start-up so their handlers register.",
@@ -134,12 +153,21 @@ class ConsumerSettings(BaseModel):
         default=3600, ge=1, description="How long a completed message id is remembered."
     )
 
-    @field_validator("handlers", mode="before")
+    @field_validator("handlers", "queues", mode="before")
     @classmethod
     def _split_modules(cls, value: object) -> object:
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+
+class TopicSettings(BaseModel):
+    """Publish/subscribe: SNS topics and the queues subscribed to them."""
+
+    file: Path | None = Field(
+        default=None,
+        description="TOML file declaring topics and their subscriptions; unset means none.",
+    )
 
 
 class Settings(BaseSettings):
@@ -157,6 +185,7 @@ class Settings(BaseSettings):
     sqs: SqsSettings = Field(default_factory=SqsSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 

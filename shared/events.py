@@ -1,0 +1,54 @@
+"""Status events: what happened to a message, as seen by the producer and the consumers.
+
+They cross process boundaries (consumers publish them to the events queue, the producer
+reads them), so they are plain JSON with one shape for every stage. Many events travel in
+one SQS message, which keeps the cost of status tracking far below one request per message.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Stage(StrEnum):
+    """A message's life, in order; `failed` may repeat before `done` or `dead`."""
+
+    ACCEPTED = "accepted"
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+FINAL_STAGES = frozenset({Stage.DONE, Stage.DEAD})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StatusEvent(BaseModel):
+    """One stage of one message (by envelope id), stamped where it happened."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: UUID
+    stage: Stage
+    type: str
+    queue: str
+    at: datetime = Field(default_factory=_now)
+    attempt: int = Field(default=0, ge=0, description="SQS receive count; 0 before any receive.")
+    latency_ms: float | None = Field(
+        default=None, description="From the envelope's created_at to this event (done, dead)."
+    )
+    error: str | None = None
+    topic: str | None = None
+
+
+EVENT_LIST = TypeAdapter(list[StatusEvent])
+"""An events-queue body: a JSON array of events."""
