@@ -6,7 +6,7 @@ import threading
 
 
 class Slots:
-    """A count of messages held, from receipt until their outcome is settled with SQS."""
+    """A count of messages held, from receipt until their handler has returned."""
 
     def __init__(self, size: int) -> None:
         self.size = size

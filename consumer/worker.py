@@ -175,7 +175,12 @@ class Worker:
             pool.submit(self._handle, message)
 
     def _handle(self, message: ReceivedMessage) -> None:
-        """Run one message's handler; its slot is free again once its outcome is settled."""
+        """Run one message's handler; its slot is free again as soon as the handler returns.
+
+        Settling the outcome with SQS (a batched delete, a visibility change) happens in the
+        background: holding the slot through that round trip would make the next receive
+        ask for fewer messages than the pool can run.
+        """
         try:
             outcome: Outcome = (
                 Released(message) if self.stopping else self.dispatcher.handle(message)
@@ -184,10 +189,11 @@ class Worker:
         except Exception:  # a bug here must not leak the slot or kill the pool thread
             log.exception("handling message %s failed", message.message_id)
             self._settled([message])
+        finally:
+            self.slots.give()
 
     def _settled(self, messages: Sequence[ReceivedMessage]) -> None:
         self.heartbeat.let_go([m.receipt_handle for m in messages])
-        self.slots.give(len(messages))
 
     def _read_queue_settings(self) -> None:
         """Take visibility timeout and maxReceiveCount from the queue itself, which rules."""

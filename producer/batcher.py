@@ -4,6 +4,10 @@ Each POST /messages still gets its own answer, with its real MessageId or its re
 but under load ten messages share one SQS request. A batch goes out when it holds ten
 messages, when one more would pass the queue's size limit, or when its first message has
 waited `window` seconds, so a lone message is delayed by that window at most.
+
+Under load a round trip to SQS is longer than the window, so a batch that is due while
+another send is still in flight waits for that send to return (group commit), gathering
+the messages that arrive meanwhile; `max_wait` bounds that wait.
 """
 
 from __future__ import annotations
@@ -30,12 +34,17 @@ class _Pending:
 class SendBatcher:
     """Runs in the app's event loop; SQS calls run in threads, `max_in_flight` at a time."""
 
-    def __init__(self, queue: SqsQueue, *, window: float, max_in_flight: int) -> None:
+    def __init__(
+        self, queue: SqsQueue, *, window: float, max_in_flight: int, max_wait: float | None = None
+    ) -> None:
         self.queue = queue
         self.window = window
+        self.max_wait = max(window, 0.05) if max_wait is None else max_wait
         self._pending = _Pending()
         self._timer: asyncio.TimerHandle | None = None
+        self._backstop: asyncio.TimerHandle | None = None
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._sending = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
@@ -50,7 +59,9 @@ class SendBatcher:
         if len(self._pending.messages) >= BATCH:
             self._flush()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.window, self._flush)
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.window, self._window_passed)
+            self._backstop = loop.call_later(self.max_wait, self._flush)
         return await waiter
 
     async def close(self) -> None:
@@ -65,10 +76,17 @@ class SendBatcher:
             return known
         return await asyncio.to_thread(self.queue.max_message_size)
 
+    def _window_passed(self) -> None:
+        """Send now, unless a send in flight will return soon with room for a fuller batch."""
+        self._timer = None
+        if self._sending == 0:
+            self._flush()
+
     def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._backstop):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._backstop = None
         if not self._pending.messages:
             return
         pending, self._pending = self._pending, _Pending()
@@ -78,6 +96,7 @@ class SendBatcher:
 
     async def _send(self, pending: _Pending) -> None:
         async with self._in_flight:
+            self._sending += 1
             try:
                 results = await asyncio.to_thread(
                     partial(send_all, self.queue, pending.messages, max_batch_bytes=pending.size)
@@ -87,6 +106,10 @@ class SendBatcher:
                     if not waiter.done():
                         waiter.set_exception(exc)
                 return
+            finally:
+                self._sending -= 1
+                if self._timer is None and self._pending.messages:
+                    self._flush()  # its window passed while this send was in flight
         for message, waiter in zip(pending.messages, pending.waiters, strict=True):
             result = results.get(message.id) or SqsError(f"no result for {message.id}")
             if waiter.done():

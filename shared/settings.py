@@ -122,7 +122,10 @@ class ConsumerSettings(BaseModel):
     concurrency: int = Field(default=10, ge=1, le=1000, description="Handlers running at once.")
     pollers: int = Field(default=1, ge=1, le=16, description="Threads receiving from SQS.")
     prefetch: int = Field(
-        default=0, ge=0, le=100, description="Messages held beyond the free handler slots."
+        default=10,
+        ge=0,
+        le=100,
+        description="Messages held beyond the free handler slots, so receives come back full.",
     )
     ack_window_ms: float = Field(
         default=20.0, ge=0, le=5000, description="Longest a delete waits for others to join it."

@@ -171,6 +171,7 @@ class SqsQueue:
         self._arn: str | None = None
         self._max_size: int | None = None
         self._lock = threading.Lock()
+        self._size_lock = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -201,9 +202,15 @@ class SqsQueue:
         return self._max_size
 
     def max_message_size(self) -> int:
-        """The queue's MaximumMessageSize in bytes, read once from the queue."""
+        """The queue's MaximumMessageSize in bytes, read once from the queue.
+
+        Locked: a burst of first requests would otherwise each ask SQS the same question.
+        """
         if self._max_size is None:
-            self._max_size = int(self.attributes("MaximumMessageSize")["MaximumMessageSize"])
+            with self._size_lock:
+                if self._max_size is None:
+                    attributes = self.attributes("MaximumMessageSize")
+                    self._max_size = int(attributes["MaximumMessageSize"])
         return self._max_size
 
     def check_size(self, envelope: Envelope) -> None:

@@ -89,6 +89,58 @@ def test_a_lone_message_waits_no_longer_than_the_window(queue: CountingQueue) ->
     assert queue.batches == [1]
 
 
+class SlowQueue(CountingQueue):
+    """SQS at a distance: every SendMessageBatch takes `delay` seconds."""
+
+    def __init__(self, base: SqsQueue, delay: float) -> None:
+        super().__init__(base)
+        self.delay = delay
+        self.started = 0
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.started += 1
+        time.sleep(self.delay)
+        return super().send_raw_batch(messages)
+
+
+def test_a_batch_due_while_a_send_is_in_flight_gathers_until_it_returns(
+    queue: CountingQueue,
+) -> None:
+    slow = SlowQueue(queue, delay=0.15)
+
+    async def main() -> None:
+        batcher = SendBatcher(slow, window=0.005, max_in_flight=4, max_wait=1.0)
+        sends = []
+        for n in range(8):  # one message every 20 ms: four windows pass per round trip
+            sends.append(asyncio.create_task(batcher.send(outgoing(queue, n))))
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*sends)
+
+    asyncio.run(main())
+    assert slow.batches[0] == 1  # nothing in flight: the first goes after its window
+    assert slow.batches[1] >= 5  # the rest waited for the first round trip, together
+    assert sum(slow.batches) == 8
+    assert len(stored_ids(queue)) == 8
+
+
+def test_a_due_batch_waits_for_a_slow_send_no_longer_than_max_wait(queue: CountingQueue) -> None:
+    slow = SlowQueue(queue, delay=0.6)
+
+    async def main() -> float:
+        batcher = SendBatcher(slow, window=0.005, max_in_flight=4, max_wait=0.1)
+        first = asyncio.create_task(batcher.send(outgoing(queue, 1)))
+        await asyncio.sleep(0.05)  # the first is in flight now
+        started = time.perf_counter()
+        second = asyncio.create_task(batcher.send(outgoing(queue, 2)))
+        await asyncio.sleep(0.3)
+        assert slow.started == 2  # sent after max_wait, not after the first returned
+        await asyncio.gather(first, second)
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(main())
+    assert elapsed < 1.2
+
+
 class FlakyQueue(CountingQueue):
     """Refuses one message outright and fails another once, on SQS's side."""
 
