@@ -6,17 +6,20 @@ import importlib
 import logging
 import signal
 import sys
+import threading
 from types import FrameType
 
 from prometheus_client import REGISTRY
 
+from consumer.events import EventPublisher
 from consumer.http import serve_status
 from consumer.idempotency import store_from_settings
 from consumer.metrics import Metrics
 from consumer.registry import registry
+from consumer.status import EventSink
 from consumer.worker import Worker
 from shared.logging import configure_logging
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from shared.sqs import SqsQueue
 
 log = logging.getLogger("consumer")
@@ -31,32 +34,82 @@ def load_handler_modules(modules: list[str]) -> None:
             raise SystemExit(f"CONSUMER_HANDLERS: cannot import {name!r}: {exc}") from exc
 
 
+def build_workers(settings: Settings, metrics: Metrics, events: EventSink | None) -> list[Worker]:
+    """One worker per consumed queue, sharing handlers, metrics, store and event publisher."""
+    store = store_from_settings(settings)
+    names = settings.consumer.queues or [settings.sqs.queue_name]
+    return [
+        Worker(
+            SqsQueue.from_settings(settings, queue_name=name, long_poll=True),
+            registry,
+            settings,
+            metrics,
+            store,
+            events=events,
+        )
+        for name in names
+    ]
+
+
+def run_all(workers: list[Worker]) -> None:
+    """Run every worker until all have stopped; the first worker runs on this thread."""
+    others = [
+        threading.Thread(target=worker.run, name=f"worker-{worker.queue.name}")
+        for worker in workers[1:]
+    ]
+    for thread in others:
+        thread.start()
+    try:
+        workers[0].run()
+    finally:
+        for worker in workers:
+            worker.stop()
+        for thread in others:
+            thread.join()
+
+
+def events_publisher(settings: Settings, metrics: Metrics) -> EventPublisher | None:
+    name = settings.sqs.events_queue_name
+    if not name:
+        return None
+    return EventPublisher(SqsQueue.from_settings(settings, queue_name=name), metrics)
+
+
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
     load_handler_modules(settings.consumer.handlers)
-    queue = SqsQueue.from_settings(settings, long_poll=True)
     metrics = Metrics(REGISTRY)  # beside the process's and the SQS client's own metrics
-    worker = Worker(queue, registry, settings, metrics, store_from_settings(settings))
+    publisher = events_publisher(settings, metrics)
+    workers = build_workers(settings, metrics, publisher)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: finishing in-flight work", signal.Signals(signum).name)
-        worker.stop()
+        for worker in workers:
+            worker.stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server = serve_status(
-        settings.consumer.host, settings.consumer.port, worker.is_healthy, metrics.registry
+        settings.consumer.host,
+        settings.consumer.port,
+        lambda: all(worker.is_healthy() for worker in workers),
+        metrics.registry,
     )
     log.info(
-        "consumer up: handlers %s, status on http://%s:%d",
+        "consumer up: queues %s, handlers %s, status on http://%s:%d",
+        ", ".join(worker.queue.name for worker in workers),
         registry.types or "(default only)",
         settings.consumer.host,
         server.server_address[1],
     )
+    if publisher is not None:
+        publisher.start()
     try:
-        worker.run()
+        run_all(workers)
     finally:
+        if publisher is not None:
+            publisher.close()
         server.shutdown()
     return 0
 

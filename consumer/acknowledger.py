@@ -19,7 +19,7 @@ from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
 from consumer.retry import Backoff
 from shared.batching import BATCH, settle_entries
 from shared.dead_letter import dead_letter_attributes
-from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue
+from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue, carried_over
 
 log = logging.getLogger(__name__)
 
@@ -113,16 +113,20 @@ class Acknowledger:
 
         def send(chunk: Sequence[Dead]) -> list[EntryFailure]:
             messages = [
-                OutgoingMessage(
-                    str(index),
-                    d.message.body,
-                    dead_letter_attributes(
-                        d.message.attributes,
-                        reason=d.reason,
-                        error=d.error,
-                        source_queue=self.queue.name,
-                        receive_count=d.message.receive_count,
+                carried_over(
+                    OutgoingMessage(
+                        str(index),
+                        d.message.body,
+                        dead_letter_attributes(
+                            d.message.attributes,
+                            reason=d.reason,
+                            error=d.error,
+                            source_queue=self.queue.name,
+                            receive_count=d.message.receive_count,
+                        ),
                     ),
+                    d.message,
+                    self.dlq,
                 )
                 for index, d in enumerate(chunk)
             ]

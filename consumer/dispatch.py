@@ -22,8 +22,10 @@ from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry
 from consumer.registry import Handler, HandlerRegistry, PermanentError
 from consumer.retry import Backoff
+from consumer.status import StatusRecorder
 from shared.dead_letter import Reason
 from shared.errors import SqsError
+from shared.events import Stage
 from shared.models import Envelope
 from shared.settings import Settings
 from shared.sqs import ReceivedMessage
@@ -54,8 +56,10 @@ class Dispatcher:
         max_receive_count: Callable[[], int | None],
         stop_deadline: Callable[[], float | None],
         claim_seconds: Callable[[], float] = lambda: 30.0,
+        status: StatusRecorder | None = None,
     ) -> None:
         self.registry = registry
+        self.status = status or StatusRecorder(None, "")
         self.settings = settings.consumer
         self.metrics = metrics
         self.store = store
@@ -71,6 +75,12 @@ class Dispatcher:
             envelope = Envelope.from_body(message.body)
         except ValidationError as exc:
             return self._dead(message, Reason.INVALID_BODY, _summary(exc))
+        self.status.stage(envelope, message, Stage.RECEIVED, at=message.received_at)
+        outcome = self._route(envelope, message)
+        self.status.outcome(envelope, outcome)
+        return outcome
+
+    def _route(self, envelope: Envelope, message: ReceivedMessage) -> Outcome:
         handler = self.registry.resolve(envelope.type)
         if handler is None:
             return self._dead(message, Reason.NO_HANDLER, f"no handler for type {envelope.type!r}")
@@ -143,6 +153,7 @@ class Dispatcher:
             finally:
                 run.finished.set()
 
+        self.status.stage(envelope, message, Stage.PROCESSING)
         started = time.monotonic()
         threading.Thread(target=target, name=f"handler-{envelope.id}", daemon=True).start()
         finished = self._wait(run, started, while_running)

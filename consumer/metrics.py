@@ -42,6 +42,11 @@ class Metrics:
             "sqs_ack_failures", "Deletes, visibility changes or dead-letter sends that failed."
         )
         self.receive_errors = self._counter("sqs_receive_errors", "Receive calls that failed.")
+        self.status_events = self._counter(
+            "sqs_status_events",
+            "Status events for the producer's feed: sent, or dropped (buffer full, queue down).",
+            ["result"],
+        )
         self.handler_seconds = Histogram(
             "sqs_handler_duration_seconds",
             "Time spent in handlers.",

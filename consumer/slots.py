@@ -24,9 +24,9 @@ class Slots:
             self._changed.wait_for(lambda: self._busy < self.size, timeout)
             return max(0, self.size - self._busy)
 
-    def take(self) -> None:
+    def take(self, count: int = 1) -> None:
         with self._changed:
-            self._busy += 1
+            self._busy += count
 
     def give(self, count: int = 1) -> None:
         with self._changed:

@@ -22,10 +22,11 @@ from consumer.dispatch import Dispatcher
 from consumer.heartbeat import Heartbeat
 from consumer.idempotency import IdempotencyStore, MemoryStore
 from consumer.metrics import Metrics
-from consumer.outcome import Outcome, Released
+from consumer.outcome import Abandoned, Outcome, Released, Retry
 from consumer.registry import HandlerRegistry
 from consumer.retry import Backoff
 from consumer.slots import Slots
+from consumer.status import EventSink, StatusRecorder
 from shared.errors import SqsError
 from shared.settings import Settings
 from shared.sqs import ReceivedMessage, SqsQueue
@@ -43,6 +44,9 @@ class Worker:
         settings: Settings,
         metrics: Metrics | None = None,
         store: IdempotencyStore | None = None,
+        *,
+        dlq: SqsQueue | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self.queue = queue
         self.settings = settings
@@ -63,6 +67,7 @@ class Worker:
             max_receive_count=lambda: self._max_receive_count,
             stop_deadline=lambda: self._stop_deadline,
             claim_seconds=lambda: self._visibility_timeout,
+            status=StatusRecorder(events, queue.name),
         )
         self.heartbeat = Heartbeat(
             queue,
@@ -73,7 +78,7 @@ class Worker:
         )
         self.acknowledger = Acknowledger(
             queue,
-            SqsQueue(queue.client, settings.sqs.dlq_name),
+            dlq or SqsQueue(queue.client, settings.sqs.dlq_name),
             self.metrics,
             Backoff(consumer.retry_base_seconds, consumer.retry_max_seconds),
             window=consumer.ack_window_ms / 1000,
@@ -163,18 +168,40 @@ class Worker:
             self._mark_receive()
             if messages:
                 self.dispatch(messages, pool)
-            elif until_empty and self.slots.busy == 0:
-                break
+            elif until_empty and self.heartbeat.held == 0:
+                break  # nothing running and nothing waiting to be settled
 
     def dispatch(self, messages: Sequence[ReceivedMessage], pool: ThreadPoolExecutor) -> None:
-        """Start a handler for each message; what arrives after a stop goes straight back."""
+        """Start a handler for each message; what arrives after a stop goes straight back.
+
+        On a FIFO queue each message group runs as one task, in order.
+        """
         self.metrics.received.inc(len(messages))
         self.heartbeat.hold(messages)
+        self.slots.take(len(messages))
+        if self.queue.is_fifo:
+            for group in by_group(messages):
+                pool.submit(self._handle_group, group)
+            return
         for message in messages:
-            self.slots.take()
             pool.submit(self._handle, message)
 
-    def _handle(self, message: ReceivedMessage) -> None:
+    def _handle_group(self, messages: Sequence[ReceivedMessage]) -> None:
+        """One group's messages in order; after a failure the rest go back unprocessed.
+
+        The failed message stays in flight until its retry, and SQS delivers nothing more
+        from a group while one of its messages is in flight, so order holds across
+        consumers. A dead-lettered message has left the queue: the group goes on.
+        """
+        for index, message in enumerate(messages):
+            outcome = self._handle(message)
+            if outcome is None or isinstance(outcome, Retry | Abandoned):
+                for later in messages[index + 1 :]:
+                    self.acknowledger.add(Released(later))
+                    self.slots.give()
+                return
+
+    def _handle(self, message: ReceivedMessage) -> Outcome | None:
         """Run one message's handler; its slot is free again as soon as the handler returns.
 
         Settling the outcome with SQS (a batched delete, a visibility change) happens in the
@@ -189,8 +216,10 @@ class Worker:
         except Exception:  # a bug here must not leak the slot or kill the pool thread
             log.exception("handling message %s failed", message.message_id)
             self._settled([message])
+            return None
         finally:
             self.slots.give()
+        return outcome
 
     def _settled(self, messages: Sequence[ReceivedMessage]) -> None:
         self.heartbeat.let_go([m.receipt_handle for m in messages])
@@ -206,8 +235,12 @@ class Worker:
             attributes.get("VisibilityTimeout", self._visibility_timeout)
         )
         self.heartbeat.set_visibility_timeout(self._visibility_timeout)
-        policy = attributes.get("RedrivePolicy")
-        self._max_receive_count = int(json.loads(policy)["maxReceiveCount"]) if policy else None
+        policy = json.loads(attributes.get("RedrivePolicy") or "null")
+        self._max_receive_count = int(policy["maxReceiveCount"]) if policy else None
+        if policy:  # dead letters go where SQS itself would move them
+            dlq_name = str(policy["deadLetterTargetArn"]).rsplit(":", 1)[-1]
+            if dlq_name != self.acknowledger.dlq.name:
+                self.acknowledger.dlq = SqsQueue(self.queue.client, dlq_name)
 
     def _mark_receive(self) -> None:
         self._last_receive = time.monotonic()
@@ -217,3 +250,11 @@ class Worker:
         """Exponential backoff, capped, with jitter so many workers do not retry in step."""
         ceiling = min(self.settings.consumer.error_backoff_max_seconds, 0.25 * 2.0**failures)
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
+
+
+def by_group(messages: Sequence[ReceivedMessage]) -> list[list[ReceivedMessage]]:
+    """Messages per FIFO group, each group in the order SQS delivered them."""
+    groups: dict[str | None, list[ReceivedMessage]] = {}
+    for message in messages:
+        groups.setdefault(message.group_id, []).append(message)
+    return list(groups.values())

@@ -81,12 +81,16 @@ def ensure_resources(settings: Settings) -> QueuePair:
 
 
 def _ensure_queue(client: SQSClient, name: str, attributes: dict[str, str]) -> str:
-    """Create the queue, or update it: CreateQueue fails on a queue whose attributes differ."""
+    """Create the queue, or update it: CreateQueue fails on a queue whose attributes differ.
+
+    A `.fifo` name makes a FIFO queue; that can only be chosen at creation.
+    """
     with translate_errors(name):
         try:
             url = client.get_queue_url(QueueName=name)["QueueUrl"]
         except client.exceptions.QueueDoesNotExist:
-            return client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
+            created = {**attributes, "FifoQueue": "true"} if name.endswith(".fifo") else attributes
+            return client.create_queue(QueueName=name, Attributes=created)["QueueUrl"]  # type: ignore[arg-type]
         client.set_queue_attributes(QueueUrl=url, Attributes=attributes)  # type: ignore[arg-type]
         return url
 

@@ -22,7 +22,14 @@ from shared.aws import build_sqs_client
 from shared.batching import settle_entries
 from shared.dead_letter import DeadLetter, Reason, redrive_attributes
 from shared.errors import SqsError
-from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue, translate_errors
+from shared.sqs import (
+    EntryFailure,
+    OutgoingMessage,
+    ReceivedMessage,
+    SqsQueue,
+    carried_over,
+    translate_errors,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -264,7 +271,13 @@ class DeadLetters:
         def send(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
             result = self.source.send_raw_batch(
                 [
-                    OutgoingMessage(str(index), m.body, redrive_attributes(m.body, m.attributes))
+                    carried_over(
+                        OutgoingMessage(
+                            str(index), m.body, redrive_attributes(m.body, m.attributes)
+                        ),
+                        m,
+                        self.source,
+                    )
                     for index, m in enumerate(chunk)
                 ]
             )

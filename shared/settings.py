@@ -66,6 +66,11 @@ class SqsSettings(BaseModel):
             raise ValueError(
                 "SQS_QUEUE_NAME, SQS_DLQ_NAME and SQS_EVENTS_QUEUE_NAME must name different queues"
             )
+        if self.queue_name.endswith(".fifo") != self.dlq_name.endswith(".fifo"):
+            raise ValueError(
+                "SQS_QUEUE_NAME and SQS_DLQ_NAME must both end in .fifo or neither:"
+                " SQS moves a FIFO queue's dead letters only to a FIFO queue"
+            )
         return self
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import (
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         MessageTypeDef,
         ReceiveMessageRequestTypeDef,
         SendMessageBatchRequestEntryTypeDef,
+        SendMessageRequestTypeDef,
     )
 
     from shared.settings import Settings
@@ -90,6 +92,10 @@ class OutgoingMessage:
     body: str
     attributes: dict[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
     delay_seconds: int = 0
+    group_id: str | None = None
+    """FIFO queues: messages of one group are delivered in order, one group member at a time."""
+    deduplication_id: str | None = None
+    """FIFO queues: a second send with this id within five minutes is accepted but dropped."""
 
     @property
     def size(self) -> int:
@@ -117,6 +123,9 @@ class ReceivedMessage:
     attributes: dict[str, str]
     sent_timestamp: int | None = None
     """SentTimestamp: epoch milliseconds when the message was sent to this queue."""
+    group_id: str | None = None
+    """MessageGroupId, on FIFO queues only."""
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @classmethod
     def from_sqs(cls, raw: MessageTypeDef) -> ReceivedMessage:
@@ -133,6 +142,7 @@ class ReceivedMessage:
             receive_count=int(system.get("ApproximateReceiveCount", "1")),
             attributes=user,
             sent_timestamp=int(sent) if sent else None,
+            group_id=system.get("MessageGroupId"),
         )
 
 
@@ -219,29 +229,58 @@ class SqsQueue:
         if size > limit:
             raise MessageTooLargeError(size, limit)
 
-    def outgoing(self, envelope: Envelope, delay_seconds: int = 0) -> OutgoingMessage:
-        """The envelope as a batch entry, identified by its envelope id; checked for size."""
+    @property
+    def is_fifo(self) -> bool:
+        """SQS's own rule: a FIFO queue's name ends in `.fifo`."""
+        return self.name.endswith(".fifo")
+
+    def outgoing(
+        self,
+        envelope: Envelope,
+        delay_seconds: int = 0,
+        *,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> OutgoingMessage:
+        """The envelope as a batch entry, identified by its envelope id; checked for size.
+
+        On a FIFO queue the deduplication id defaults to the envelope id, which is unique per
+        message, so content-based deduplication is never needed.
+        """
         self.check_size(envelope)
         return OutgoingMessage(
-            str(envelope.id), envelope.to_body(), envelope.message_attributes(), delay_seconds
+            str(envelope.id),
+            envelope.to_body(),
+            envelope.message_attributes(),
+            delay_seconds,
+            group_id=group_id,
+            deduplication_id=(deduplication_id or str(envelope.id)) if group_id else None,
         )
 
-    def send(self, envelope: Envelope, *, delay_seconds: int = 0) -> SendResult:
-        return self.send_one(self.outgoing(envelope, delay_seconds))
+    def send(
+        self, envelope: Envelope, *, delay_seconds: int = 0, group_id: str | None = None
+    ) -> SendResult:
+        return self.send_one(self.outgoing(envelope, delay_seconds, group_id=group_id))
 
     def send_one(self, message: OutgoingMessage) -> SendResult:
         """One SendMessage call; the result carries `message.id`."""
+        request: SendMessageRequestTypeDef = {
+            "QueueUrl": self.url,
+            "MessageBody": message.body,
+            "MessageAttributes": message.attributes,
+        }
+        if message.delay_seconds:  # FIFO queues refuse a per-message delay, even of 0
+            request["DelaySeconds"] = message.delay_seconds
+        if message.group_id is not None:
+            request["MessageGroupId"] = message.group_id
+        if message.deduplication_id is not None:
+            request["MessageDeduplicationId"] = message.deduplication_id
         with translate_errors(self.name):
-            response = self.client.send_message(
-                QueueUrl=self.url,
-                MessageBody=message.body,
-                MessageAttributes=message.attributes,
-                DelaySeconds=message.delay_seconds,
-            )
+            response = self.client.send_message(**request)
         return SendResult(message.id, response["MessageId"])
 
     def send_batch(
-        self, envelopes: Sequence[Envelope], *, delay_seconds: int = 0
+        self, envelopes: Sequence[Envelope], *, delay_seconds: int = 0, group_id: str | None = None
     ) -> BatchSendResult:
         """Send up to ten envelopes in one call; entries are identified by envelope id."""
         return self.send_raw_batch(
@@ -251,6 +290,8 @@ class SqsQueue:
                     envelope.to_body(),
                     envelope.message_attributes(),
                     delay_seconds,
+                    group_id=group_id,
+                    deduplication_id=str(envelope.id) if group_id else None,
                 )
                 for envelope in envelopes
             ]
@@ -272,7 +313,11 @@ class SqsQueue:
             "QueueUrl": self.url,
             "MaxNumberOfMessages": max_messages,
             "WaitTimeSeconds": wait_time_seconds,
-            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+            "MessageSystemAttributeNames": [
+                "ApproximateReceiveCount",
+                "SentTimestamp",
+                "MessageGroupId",
+            ],
             "MessageAttributeNames": ["All"],
         }
         if visibility_timeout is not None:
@@ -321,15 +366,7 @@ class SqsQueue:
         redrives); results are identified by each message's `id`."""
         if not messages:
             return BatchSendResult()
-        entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {
-                "Id": m.id,
-                "MessageBody": m.body,
-                "MessageAttributes": m.attributes,
-                "DelaySeconds": m.delay_seconds,
-            }
-            for m in messages
-        ]
+        entries = [_entry(m) for m in messages]
         with translate_errors(self.name):
             response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
         sent = [SendResult(ok["Id"], ok["MessageId"]) for ok in response.get("Successful", [])]
@@ -350,6 +387,34 @@ class SqsQueue:
         """Delete every message in the queue (SQS allows one purge per queue a minute)."""
         with translate_errors(self.name):
             self.client.purge_queue(QueueUrl=self.url)
+
+
+def carried_over(
+    message: OutgoingMessage, original: ReceivedMessage, to: SqsQueue
+) -> OutgoingMessage:
+    """`message`, made from `original`, as `to` accepts it: a FIFO queue needs a group, and
+    deduplicating on the original MessageId makes a repeated move harmless."""
+    if not to.is_fifo:
+        return message
+    return replace(
+        message, group_id=original.group_id or "default", deduplication_id=original.message_id
+    )
+
+
+def _entry(message: OutgoingMessage) -> SendMessageBatchRequestEntryTypeDef:
+    """A send entry; FIFO fields only when set, as standard queues refuse them."""
+    entry: SendMessageBatchRequestEntryTypeDef = {
+        "Id": message.id,
+        "MessageBody": message.body,
+        "MessageAttributes": message.attributes,
+    }
+    if message.delay_seconds:  # FIFO queues refuse a per-message delay, even of 0
+        entry["DelaySeconds"] = message.delay_seconds
+    if message.group_id is not None:
+        entry["MessageGroupId"] = message.group_id
+    if message.deduplication_id is not None:
+        entry["MessageDeduplicationId"] = message.deduplication_id
+    return entry
 
 
 def _failures(raw: Sequence[BatchResultErrorEntryTypeDef]) -> list[EntryFailure]:

@@ -164,11 +164,10 @@ def test_what_retrying_cannot_fix_goes_to_the_dead_letter_queue_at_once(
 
 
 def test_a_dead_letter_the_dlq_refuses_stays_in_the_source_queue(
-    queue: SqsQueue, registry: HandlerRegistry, caplog: pytest.LogCaptureFixture
+    queue: SqsQueue, queues: QueuePair, registry: HandlerRegistry
 ) -> None:
-    settings = make_settings()
-    settings.sqs.dlq_name = "no-such-dlq"
-    worker = Worker(queue, registry, settings, Metrics())
+    queue.client.delete_queue(QueueUrl=queues.dlq_url)  # still named by the RedrivePolicy
+    worker = Worker(queue, registry, make_settings(), Metrics())
     queue.client.send_message(QueueUrl=queue.url, MessageBody="not an envelope")
     worker.run(max_batches=1)
     assert depth(queue) == (0, 1)  # not deleted: it was never stored elsewhere
@@ -329,3 +328,14 @@ def test_several_pollers_share_the_work(queue: SqsQueue, registry: HandlerRegist
     assert len(pollers) == 3
     assert handled == set(range(30))
     assert depth(queue) == (0, 0)
+
+
+def test_dead_letters_go_to_the_queue_its_redrive_policy_names(
+    queue: SqsQueue, queues: QueuePair, registry: HandlerRegistry
+) -> None:
+    settings = make_settings()
+    settings.sqs.dlq_name = "some-other-dlq"  # a subscription queue has its own DLQ
+    worker = Worker(queue, registry, settings, Metrics())
+    queue.client.send_message(QueueUrl=queue.url, MessageBody="not an envelope")
+    worker.run(until_empty=True)
+    assert [m["Body"] for m in dead_letters(queues.dlq_url)] == ["not an envelope"]

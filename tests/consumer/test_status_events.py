@@ -1,0 +1,130 @@
+"""Status events: recorded per stage by the worker, sent packed, never in a handler's way."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import boto3
+import pytest
+
+from consumer import events as events_module
+from consumer.events import EventPublisher, pack
+from consumer.metrics import Metrics
+from consumer.registry import HandlerRegistry, PermanentError
+from consumer.worker import Worker
+from shared.bootstrap import ensure_resources
+from shared.events import EVENT_LIST, Stage, StatusEvent
+from shared.settings import Settings
+from shared.sqs import SqsQueue
+from tests.consumer.conftest import counter, send
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.events: list[StatusEvent] = []
+
+    def publish(self, event: StatusEvent) -> None:
+        self.events.append(event)
+
+
+def stages(sink: ListSink, envelope_id: object) -> list[Stage]:
+    return [e.stage for e in sink.events if e.id == envelope_id]
+
+
+def test_a_good_message_goes_received_processing_done_and_a_poisoned_one_dead(
+    queue: SqsQueue, registry: HandlerRegistry, settings: Settings
+) -> None:
+    sink = ListSink()
+    worker = Worker(queue, registry, settings, Metrics(), events=sink)
+
+    def job(payload: dict[str, Any]) -> None:
+        if payload.get("poison"):
+            raise PermanentError("cannot ever work")
+
+    registry.register("job", job)
+    good = send(queue, n=1)
+    bad = send(queue, n=2, poison=True)
+    worker.run(until_empty=True)
+    assert stages(sink, good.id) == [Stage.RECEIVED, Stage.PROCESSING, Stage.DONE]
+    assert stages(sink, bad.id) == [Stage.RECEIVED, Stage.PROCESSING, Stage.DEAD]
+    done = next(e for e in sink.events if e.id == good.id and e.stage is Stage.DONE)
+    dead = next(e for e in sink.events if e.id == bad.id and e.stage is Stage.DEAD)
+    assert (done.type, done.queue, done.attempt) == ("job", queue.name, 1)
+    assert done.latency_ms is not None
+    assert done.latency_ms >= 0
+    assert dead.error is not None
+    assert "permanent_error" in dead.error
+    assert "cannot ever work" in dead.error
+
+
+def test_a_failure_is_reported_with_its_error_and_attempt(
+    queue: SqsQueue, registry: HandlerRegistry, settings: Settings
+) -> None:
+    sink = ListSink()
+    settings.consumer.retry_base_seconds = 0
+    worker = Worker(queue, registry, settings, Metrics(), events=sink)
+    calls: list[int] = []
+
+    def flaky(payload: dict[str, Any]) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+
+    registry.register("job", flaky)
+    envelope = send(queue, n=1)
+    for _ in range(20):
+        worker.run(max_batches=1)
+        if Stage.DONE in stages(sink, envelope.id):
+            break
+    failed = [e for e in sink.events if e.stage is Stage.FAILED]
+    assert [e.attempt for e in failed] == [1]
+    assert failed[0].error == "RuntimeError: transient"
+    assert stages(sink, envelope.id)[-1] is Stage.DONE
+    assert [e.attempt for e in sink.events if e.stage is Stage.DONE] == [2]
+
+
+def event(n: int = 0, error: str | None = None) -> StatusEvent:
+    return StatusEvent(id=uuid4(), stage=Stage.DONE, type=f"t{n}", queue="q", error=error)
+
+
+def test_events_are_sent_many_to_a_message(settings: Settings, mocked_aws: None) -> None:
+    ensure_resources(settings)
+    events_queue = SqsQueue.from_settings(settings, queue_name=str(settings.sqs.events_queue_name))
+    metrics = Metrics()
+    publisher = EventPublisher(events_queue, metrics)
+    sent = [event(n) for n in range(300)]
+    for e in sent:
+        publisher.publish(e)
+    publisher.flush()
+    bodies = events_queue.receive(max_messages=10, wait_time_seconds=0)
+    assert len(bodies) == 1  # 300 events, one SQS message
+    assert EVENT_LIST.validate_json(bodies[0].body) == sent
+    assert counter(metrics, "sqs_status_events_total", result="sent") == 300
+
+
+def test_packing_keeps_every_body_under_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_module, "MAX_BODY_BYTES", 2_000)
+    events = [event(n, error="x" * 100) for n in range(100)]
+    bodies = list(pack(events))
+    assert len(bodies) > 1
+    assert [e for body in bodies for e in body] == events
+    for body in bodies:
+        assert len(EVENT_LIST.dump_json(body)) <= 2_000
+
+
+def test_an_unreachable_events_queue_drops_events_without_blocking(
+    settings: Settings, mocked_aws: None
+) -> None:
+    missing = SqsQueue(boto3.client("sqs", region_name="us-east-1"), "no-such-queue")
+    metrics = Metrics()
+    publisher = EventPublisher(missing, metrics, capacity=50)
+    for n in range(80):
+        publisher.publish(event(n))  # 30 over capacity: the oldest go
+    assert counter(metrics, "sqs_status_events_total", result="dropped") == 30
+    for _ in range(events_module.SEND_ATTEMPTS):
+        publisher.flush()  # kept and retried until the attempts run out
+    assert counter(metrics, "sqs_status_events_total", result="dropped") == 80
+    assert counter(metrics, "sqs_status_events_total", result="sent") == 0
+    publisher.flush()
+    assert counter(metrics, "sqs_status_events_total", result="dropped") == 80
