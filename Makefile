@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON_FILES := shared producer consumer scripts tests bench
 
-.PHONY: help install run test test-fast lint format bootstrap bench clean
+.PHONY: help install run test test-fast lint format bootstrap bench bench-io clean
 
 help:
 	@echo "make run        local SQS endpoint + queues + producer + consumer (Ctrl-C stops all)"
@@ -37,6 +37,11 @@ test-fast: install
 
 bench: install
 	$(UV) run --frozen python -m bench
+
+# threads over boto3 against asyncio over aiobotocore; aiobotocore is no dependency, so uv
+# adds it (and the boto3 matching its botocore pin) to this run alone
+bench-io: install
+	$(UV) run --frozen --with aiobotocore==3.10.0 --with boto3==1.43.117 python -m bench.io_model
 
 bootstrap: install
 	$(UV) run --frozen python -m shared.bootstrap --wait 30
