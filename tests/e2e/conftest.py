@@ -96,6 +96,8 @@ def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
             _env_file=None,
             sqs={
                 "endpoint_url": moto_endpoint,
+                "queue_name": values.get("SQS_QUEUE_NAME", "messages"),
+                "dlq_name": values.get("SQS_DLQ_NAME", "messages-dlq"),
                 "max_receive_count": int(values.get("SQS_MAX_RECEIVE_COUNT", "5")),
                 "visibility_timeout": int(values["SQS_VISIBILITY_TIMEOUT"]),
             },

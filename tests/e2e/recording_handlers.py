@@ -25,3 +25,19 @@ def on_record(payload: dict[str, Any], envelope: Envelope) -> None:
 @handler("e2e.fail")
 def on_fail(payload: dict[str, Any]) -> None:
     raise RuntimeError(f"always fails: {payload}")
+
+
+@handler("e2e.sequence")
+def on_sequence(payload: dict[str, Any], envelope: Envelope) -> None:
+    """Record group, position and process; fail once (across processes) where asked."""
+    if payload.get("fail_once"):
+        marker = f"{os.environ['E2E_RECORD_FILE']}.{envelope.id}.failed"
+        try:
+            with open(marker, "x"):
+                pass
+        except FileExistsError:
+            pass
+        else:
+            raise RuntimeError("failing once, on purpose")
+    with open(os.environ["E2E_RECORD_FILE"], "a") as record:
+        record.write(f"{payload['group']} {payload['n']} {os.getpid()}\n")
