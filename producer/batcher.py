@@ -1,8 +1,8 @@
-"""Coalescing concurrent single sends into SendMessageBatch calls.
+"""Coalescing concurrent single sends into batch calls: SendMessageBatch or PublishBatch.
 
-Each POST /messages still gets its own answer, with its real MessageId or its real error,
-but under load ten messages share one SQS request. A batch goes out when it holds ten
-messages, when one more would pass the queue's size limit, or when its first message has
+Each request still gets its own answer, with its real MessageId or its real error, but
+under load ten messages share one request. A batch goes out when it holds ten messages,
+when one more would pass the destination's size limit, or when its first message has
 waited `window` seconds, so a lone message is delayed by that window at most.
 """
 
@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
-from shared.batching import BATCH, send_all
+from shared.batching import BATCH
 from shared.errors import SqsError
-from shared.sqs import OutgoingMessage, SendResult, SqsQueue
+from shared.sqs import OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
+
+SendEntries = Callable[[Sequence[OutgoingMessage]], Mapping[str, SendResult | SqsError]]
+"""Blocking: send these entries (at most ten, within the size limit) and answer for each id."""
 
 
 @dataclass
@@ -28,18 +31,30 @@ class _Pending:
 
 
 class SendBatcher:
-    """Runs in the app's event loop; SQS calls run in threads, `max_in_flight` at a time."""
+    """Runs in the app's event loop; batch calls run in threads, `max_in_flight` at a time.
 
-    def __init__(self, queue: SqsQueue, *, window: float, max_in_flight: int) -> None:
-        self.queue = queue
+    `size_limit` (blocking, asked once) is the most bytes one batch may carry.
+    """
+
+    def __init__(
+        self,
+        send_entries: SendEntries,
+        *,
+        size_limit: Callable[[], int],
+        window: float,
+        max_in_flight: int,
+    ) -> None:
+        self.send_entries = send_entries
+        self.size_limit = size_limit
         self.window = window
+        self._limit: int | None = None
         self._pending = _Pending()
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Queue `message` for the next batch; raises the SqsError that kept it out of SQS."""
+        """Queue `message` for the next batch; raises the SqsError that kept it out."""
         limit = await self._size_limit()
         if self._pending.messages and self._pending.size + message.size > limit:
             self._flush()
@@ -60,10 +75,9 @@ class SendBatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _size_limit(self) -> int:
-        known = self.queue.known_max_message_size
-        if known is not None:
-            return known
-        return await asyncio.to_thread(self.queue.max_message_size)
+        if self._limit is None:
+            self._limit = await asyncio.to_thread(self.size_limit)
+        return self._limit
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -79,9 +93,7 @@ class SendBatcher:
     async def _send(self, pending: _Pending) -> None:
         async with self._in_flight:
             try:
-                results = await asyncio.to_thread(
-                    partial(send_all, self.queue, pending.messages, max_batch_bytes=pending.size)
-                )
+                results = await asyncio.to_thread(self.send_entries, pending.messages)
             except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
                 for waiter in pending.waiters:
                     if not waiter.done():

@@ -1,14 +1,27 @@
-"""How the producer hands messages to SQS: batched (the default) or one call per message."""
+"""How the producer hands messages to a queue or a topic: batched (the default) or one call each."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from functools import partial
 from typing import Protocol
 
 from producer.batcher import SendBatcher
+from shared.batching import send_all
 from shared.models import Envelope
 from shared.settings import ProducerSettings
-from shared.sqs import OutgoingMessage, SendResult, SqsQueue
+from shared.sqs import BatchSendResult, OutgoingMessage, SendResult, SqsQueue
+
+
+class Destination(Protocol):
+    """Where messages go: an `SqsQueue` or an `SnsTopic`, which answer the same calls."""
+
+    def send_one(self, message: OutgoingMessage) -> SendResult: ...
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult: ...
+
+    def max_message_size(self) -> int: ...
 
 
 class Sender(Protocol):
@@ -18,23 +31,26 @@ class Sender(Protocol):
 
 
 class DirectSender:
-    """One SendMessage per message: the lowest latency when batching is switched off."""
+    """One SendMessage (or Publish) per message: the lowest latency when batching is off."""
 
-    def __init__(self, queue: SqsQueue) -> None:
-        self.queue = queue
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        return await asyncio.to_thread(self.queue.send_one, message)
+        return await asyncio.to_thread(self.destination.send_one, message)
 
     async def close(self) -> None:
         return None
 
 
-def make_sender(queue: SqsQueue, settings: ProducerSettings) -> Sender:
+def make_sender(destination: Destination, settings: ProducerSettings) -> Sender:
     if not settings.batching:
-        return DirectSender(queue)
+        return DirectSender(destination)
     return SendBatcher(
-        queue, window=settings.batch_window_ms / 1000, max_in_flight=settings.send_concurrency
+        partial(send_all, destination.send_raw_batch),
+        size_limit=destination.max_message_size,
+        window=settings.batch_window_ms / 1000,
+        max_in_flight=settings.send_concurrency,
     )
 
 

@@ -110,7 +110,7 @@ async def send_messages(
         except MessageTooLargeError as exc:
             items[index] = BatchItem(index=index, status=413, id=envelope.id, detail=str(exc))
     results = await asyncio.to_thread(
-        partial(send_all, queue, list(outgoing.values()), max_batch_bytes=max_size)
+        partial(send_all, queue.send_raw_batch, list(outgoing.values()), max_batch_bytes=max_size)
     )
     for index, entry in outgoing.items():
         items[index] = _item(index, envelopes[index], results.get(entry.id))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from functools import partial
 
 import boto3
 import pytest
 
 from producer.batcher import SendBatcher
+from shared.batching import send_all
 from shared.bootstrap import QueuePair
 from shared.errors import SqsRequestError, SqsUnavailableError
 from shared.models import Envelope
@@ -34,6 +36,16 @@ def queue(settings: Settings, queues: QueuePair) -> CountingQueue:
     return CountingQueue(SqsQueue.from_settings(settings))
 
 
+def make_batcher(queue: SqsQueue, window: float) -> SendBatcher:
+    """The batcher as the producer builds it for a queue."""
+    return SendBatcher(
+        partial(send_all, queue.send_raw_batch),
+        size_limit=queue.max_message_size,
+        window=window,
+        max_in_flight=4,
+    )
+
+
 def outgoing(queue: SqsQueue, n: int, text: str = "") -> OutgoingMessage:
     return queue.outgoing(Envelope(type="t", payload={"n": n, "text": text}))
 
@@ -53,7 +65,7 @@ def test_concurrent_sends_share_batches_and_each_gets_its_own_message_id(
     queue: CountingQueue,
 ) -> None:
     async def main() -> list[tuple[str, str]]:
-        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        batcher = make_batcher(queue, window=0.05)
         messages = [outgoing(queue, n) for n in range(25)]
         results = await asyncio.gather(*(batcher.send(m) for m in messages))
         return [(r.envelope_id, r.message_id) for r in results]
@@ -70,7 +82,7 @@ def test_a_batch_never_passes_the_queue_size_limit(queue: CountingQueue, queues:
     )
 
     async def main() -> None:
-        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        batcher = make_batcher(queue, window=0.05)
         await asyncio.gather(*(batcher.send(outgoing(queue, n, "x" * 600)) for n in range(6)))
 
     asyncio.run(main())
@@ -79,7 +91,7 @@ def test_a_batch_never_passes_the_queue_size_limit(queue: CountingQueue, queues:
 
 def test_a_lone_message_waits_no_longer_than_the_window(queue: CountingQueue) -> None:
     async def main() -> float:
-        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        batcher = make_batcher(queue, window=0.05)
         started = time.perf_counter()
         await batcher.send(outgoing(queue, 1))
         return time.perf_counter() - started
@@ -116,7 +128,7 @@ def test_each_waiter_gets_its_own_error_and_transient_failures_are_retried(
     flaky_queue = FlakyQueue(queue, refused='"n":1,', flaky='"n":2,')
 
     async def main() -> list[object]:
-        batcher = SendBatcher(flaky_queue, window=0.01, max_in_flight=4)
+        batcher = make_batcher(flaky_queue, window=0.01)
         sends = [batcher.send(outgoing(queue, n)) for n in range(4)]
         return list(await asyncio.gather(*sends, return_exceptions=True))
 
@@ -137,7 +149,7 @@ def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
     down = DownQueue(queue)
 
     async def main() -> list[object]:
-        batcher = SendBatcher(down, window=0.01, max_in_flight=4)
+        batcher = make_batcher(down, window=0.01)
         sends = [batcher.send(outgoing(queue, n)) for n in range(3)]
         return list(await asyncio.gather(*sends, return_exceptions=True))
 
@@ -146,7 +158,7 @@ def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
 
 def test_close_sends_what_is_pending(queue: CountingQueue) -> None:
     async def main() -> None:
-        batcher = SendBatcher(queue, window=60, max_in_flight=4)
+        batcher = make_batcher(queue, window=60)
         pending = [asyncio.ensure_future(batcher.send(outgoing(queue, n))) for n in range(3)]
         await asyncio.sleep(0.01)
         assert queue.batches == []  # the minute-long window has not passed
