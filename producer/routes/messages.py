@@ -7,6 +7,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from producer.deps import CorrelationIdHeader, QueueDep, SenderDep, SettingsDep, require_json
 from producer.schemas import (
@@ -22,7 +23,7 @@ from producer.sender import prepare
 from shared.batching import send_all
 from shared.errors import MessageTooLargeError, SqsError, SqsRequestError
 from shared.models import Envelope
-from shared.sqs import OutgoingMessage, SendResult
+from shared.sqs import OutgoingMessage, SendResult, SqsQueue
 
 router = APIRouter(tags=["messages"])
 
@@ -63,6 +64,9 @@ async def send_message(
     correlation_id: CorrelationIdHeader = None,
 ) -> MessageAccepted:
     """Enqueue one message. 202 means SQS has stored it; any other answer means it was not."""
+    fifo_errors = message.fifo_errors(fifo=_is_fifo(queue), target=f"queue {queue.name!r}")
+    if fifo_errors:
+        raise RequestValidationError(fifo_errors)
     envelope = message.to_envelope(correlation_id)
     result = await sender.send(await prepare(queue, envelope, message.delay_seconds))
     response.headers["X-Correlation-ID"] = envelope.correlation_id
@@ -100,6 +104,15 @@ async def send_messages(
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE, f"at most {limit} messages per batch request"
         )
+    fifo_errors = [
+        error
+        for index, given in enumerate(batch.messages)
+        for error in given.fifo_errors(
+            fifo=_is_fifo(queue), target=f"queue {queue.name!r}", loc=("body", "messages", index)
+        )
+    ]
+    if fifo_errors:
+        raise RequestValidationError(fifo_errors)
     envelopes = [m.to_envelope(correlation_id) for m in batch.messages]
     max_size = await asyncio.to_thread(queue.max_message_size)
     items: dict[int, BatchItem] = {}
@@ -122,6 +135,10 @@ async def send_messages(
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = str(settings.producer.retry_after_seconds)
     return BatchAccepted(accepted=accepted, failed=len(ordered) - accepted, results=ordered)
+
+
+def _is_fifo(queue: SqsQueue) -> bool:
+    return queue.name.endswith(".fifo")
 
 
 def _item(index: int, envelope: Envelope, result: SendResult | SqsError | None) -> BatchItem:
