@@ -48,6 +48,7 @@ class SendBatcher:
         self.size_limit = size_limit
         self.window = window
         self._limit: int | None = None
+        self._asking: asyncio.Future[int] | None = None
         self._pending = _Pending()
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -75,8 +76,19 @@ class SendBatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _size_limit(self) -> int:
-        if self._limit is None:
-            self._limit = await asyncio.to_thread(self.size_limit)
+        """Asked once: senders arriving while it is being asked wait for the same answer. A
+        failure is everyone's who waited; the next sender asks again."""
+        if self._limit is not None:
+            return self._limit
+        if self._asking is None:
+            self._asking = asyncio.ensure_future(asyncio.to_thread(self.size_limit))
+        asking = self._asking
+        try:
+            self._limit = await asyncio.shield(asking)
+        except Exception:
+            if self._asking is asking and asking.done():
+                self._asking = None
+            raise
         return self._limit
 
     def _flush(self) -> None:

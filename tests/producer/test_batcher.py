@@ -11,11 +11,13 @@ import boto3
 import pytest
 
 from producer.batcher import SendBatcher
+from producer.sender import make_sender
 from shared.batching import send_all
 from shared.bootstrap import QueuePair
 from shared.errors import SqsRequestError, SqsUnavailableError
 from shared.models import Envelope
 from shared.settings import Settings
+from shared.sns import SnsTopic
 from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SqsQueue
 
 
@@ -167,3 +169,69 @@ def test_close_sends_what_is_pending(queue: CountingQueue) -> None:
 
     asyncio.run(main())
     assert queue.batches == [3]
+
+
+class CountingTopic(SnsTopic):
+    """The real topic, recording the size of every PublishBatch call."""
+
+    def __init__(self, base: SnsTopic) -> None:
+        super().__init__(base.client, base.name)
+        self.batches: list[int] = []
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.batches.append(len(messages))
+        return super().send_raw_batch(messages)
+
+
+def test_concurrent_publishes_to_a_topic_share_publish_batches(
+    settings: Settings, queues: QueuePair
+) -> None:
+    sns = boto3.client("sns", region_name="us-east-1")
+    arn = sns.create_topic(Name="orders")["TopicArn"]
+    stored = SqsQueue.from_settings(settings)
+    sns.subscribe(
+        TopicArn=arn,
+        Protocol="sqs",
+        Endpoint=stored.arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    topic = CountingTopic(SnsTopic.from_settings(settings, "orders"))
+    settings.producer.batch_window_ms = 50
+
+    async def main() -> list[tuple[str, str]]:
+        sender = make_sender(topic, settings.producer)
+        envelopes = [Envelope(type="t", payload={"n": n}) for n in range(25)]
+        results = await asyncio.gather(*(sender.send(topic.outgoing(e)) for e in envelopes))
+        return [(r.envelope_id, r.message_id) for r in results]
+
+    results = dict(asyncio.run(main()))
+    assert sorted(topic.batches) == [5, 10, 10]
+    assert set(results) == set(stored_ids(stored))
+    assert len(set(results.values())) == 25
+
+
+def test_the_size_limit_is_asked_once_and_again_after_a_failure(queue: CountingQueue) -> None:
+    asked: list[int] = []
+
+    def size_limit() -> int:
+        asked.append(1)
+        if len(asked) == 1:
+            raise SqsUnavailableError("SQS unreachable: simulated")
+        return queue.max_message_size()
+
+    async def main() -> list[object]:
+        batcher = SendBatcher(
+            partial(send_all, queue.send_raw_batch),
+            size_limit=size_limit,
+            window=0.01,
+            max_in_flight=4,
+        )
+        first = [batcher.send(outgoing(queue, n)) for n in range(5)]
+        failed = await asyncio.gather(*first, return_exceptions=True)
+        second = [batcher.send(outgoing(queue, n)) for n in range(5, 10)]
+        return [*failed, *await asyncio.gather(*second)]
+
+    results = asyncio.run(main())
+    assert all(isinstance(r, SqsUnavailableError) for r in results[:5])
+    assert len(asked) == 2
+    assert queue.batches == [5]
