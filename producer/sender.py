@@ -17,6 +17,9 @@ from shared.sqs import BatchSendResult, OutgoingMessage, SendResult, SqsQueue
 class Destination(Protocol):
     """Where messages go: an `SqsQueue` or an `SnsTopic`, which answer the same calls."""
 
+    service: str
+    """"SQS" or "SNS", for error messages."""
+
     def send_one(self, message: OutgoingMessage) -> SendResult: ...
 
     def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult: ...
@@ -47,7 +50,7 @@ def make_sender(destination: Destination, settings: ProducerSettings) -> Sender:
     if not settings.batching:
         return DirectSender(destination)
     return SendBatcher(
-        partial(send_all, destination.send_raw_batch),
+        partial(send_all, destination.send_raw_batch, service=destination.service),
         size_limit=destination.max_message_size,
         window=settings.batch_window_ms / 1000,
         max_in_flight=settings.send_concurrency,

@@ -84,15 +84,17 @@ def send_all(
     messages: Sequence[OutgoingMessage],
     *,
     max_batch_bytes: int | None = None,
+    service: str = "SQS",
     attempts: int = ATTEMPTS,
     pause: Callable[[float], None] = time.sleep,
 ) -> dict[str, SendResult | SqsError]:
     """Send in as few batch calls as the limits allow, retrying failed entries.
 
     `send_batch` is one SendMessageBatch (`SqsQueue.send_raw_batch`) or PublishBatch
-    (`SnsTopic.send_raw_batch`) call; `max_batch_bytes` unset means the messages are known
-    to fit. Returns, for every message id, its SendResult or the error that kept it out:
-    SqsRequestError for what was refused, SqsUnavailableError for what kept failing.
+    (`SnsTopic.send_raw_batch`) call, `service` names it in errors; `max_batch_bytes` unset
+    means the messages are known to fit. Returns, for every message id, its SendResult or
+    the error that kept it out: SqsRequestError for what was refused, SqsUnavailableError
+    for what kept failing.
     """
     results: dict[str, SendResult | SqsError] = {}
 
@@ -112,7 +114,7 @@ def send_all(
             if str(i) not in answered
         ]
         for failure in failures:
-            results[chunk[int(failure.entry_id)].id] = _entry_error(failure)
+            results[chunk[int(failure.entry_id)].id] = _entry_error(failure, service)
         return failures
 
     limit = max_batch_bytes if max_batch_bytes is not None else sum(m.size for m in messages)
@@ -121,7 +123,7 @@ def send_all(
     return results
 
 
-def _entry_error(failure: EntryFailure) -> SqsError:
+def _entry_error(failure: EntryFailure, service: str) -> SqsError:
     if failure.sender_fault:
-        return SqsRequestError(failure.code, failure.message)
-    return SqsUnavailableError(f"entry failed ({failure.code}): {failure.message}")
+        return SqsRequestError(failure.code, failure.message, service)
+    return SqsUnavailableError(f"{service} failed the entry ({failure.code}): {failure.message}")

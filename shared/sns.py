@@ -54,6 +54,8 @@ def sns_attributes(message: OutgoingMessage) -> dict[str, MessageAttributeValueT
 class SnsTopic:
     """One topic, addressed by name; safe to share between threads."""
 
+    service = "SNS"
+
     def __init__(self, client: SNSClient, topic_name: str) -> None:
         self.client = client
         self.name = topic_name

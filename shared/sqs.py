@@ -174,6 +174,8 @@ def translate_errors(queue_name: str, service: str = "SQS") -> Iterator[None]:
 class SqsQueue:
     """One queue, addressed by name; safe to share between threads."""
 
+    service = "SQS"
+
     def __init__(self, client: SQSClient, queue_name: str) -> None:
         self.client = client
         self.name = queue_name

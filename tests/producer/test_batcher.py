@@ -18,7 +18,7 @@ from shared.errors import SqsRequestError, SqsUnavailableError
 from shared.models import Envelope
 from shared.settings import Settings
 from shared.sns import SnsTopic
-from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SqsQueue
+from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SendResult, SqsQueue
 
 
 class CountingQueue(SqsQueue):
@@ -235,3 +235,44 @@ def test_the_size_limit_is_asked_once_and_again_after_a_failure(queue: CountingQ
     assert all(isinstance(r, SqsUnavailableError) for r in results[:5])
     assert len(asked) == 2
     assert queue.batches == [5]
+
+
+class RefusingTopic(SnsTopic):
+    """SNS refusing one entry outright and failing another once on its own side."""
+
+    def __init__(self) -> None:
+        super().__init__(boto3.client("sns", region_name="us-east-1"), "orders")
+        self.calls: list[list[str]] = []
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.calls.append([m.body for m in messages])
+        sent, failed = [], []
+        for message in messages:
+            if '"n":1,' in message.body:
+                failed.append(EntryFailure(message.id, "InvalidParameter", "bad", True))
+            elif '"n":2,' in message.body and len(self.calls) == 1:
+                failed.append(EntryFailure(message.id, "InternalError", "again", False))
+            else:
+                sent.append(SendResult(message.id, f"sns-{message.id}"))
+        return BatchSendResult(sent, failed)
+
+
+def test_topic_entries_get_their_own_sns_errors_and_transient_ones_are_retried(
+    settings: Settings,
+) -> None:
+    topic = RefusingTopic()
+
+    async def main() -> list[object]:
+        sender = make_sender(topic, settings.producer)
+        messages = [OutgoingMessage(f"e{n}", f'{{"n":{n},"x":0}}') for n in range(3)]
+        return list(
+            await asyncio.gather(*(sender.send(m) for m in messages), return_exceptions=True)
+        )
+
+    results = asyncio.run(main())
+    refused = results[1]
+    assert isinstance(refused, SqsRequestError)
+    assert (refused.code, refused.service) == ("InvalidParameter", "SNS")
+    assert [r.envelope_id for r in results if isinstance(r, SendResult)] == ["e0", "e2"]
+    assert len(topic.calls) == 2
+    assert topic.calls[1] == ['{"n":2,"x":0}']
