@@ -115,10 +115,6 @@ class Subscription(BaseModel):
     def fifo(self) -> bool:
         return self.queue.endswith(FIFO_SUFFIX)
 
-    @property
-    def dead_letter_queue(self) -> str:
-        return dead_letter_name(self.queue)
-
     def policy(self) -> dict[str, Any] | None:
         """The filter policy as a fresh dict, or None when the queue receives everything."""
         return json.loads(self.filter_policy) if self.filter_policy else None
@@ -152,11 +148,11 @@ class Topic(BaseModel):
             raise ValueError(f"queue {twice[0]!r} is subscribed twice")
         for subscription in self.subscriptions:
             if subscription.fifo != self.fifo:
-                raise ValueError(_fifo_mismatch(self.name, subscription.queue, self.fifo))
+                raise ValueError(_fifo_mismatch(subscription.queue, self.fifo))
         return self
 
 
-def _fifo_mismatch(topic: str, queue: str, fifo_topic: bool) -> str:
+def _fifo_mismatch(queue: str, fifo_topic: bool) -> str:
     if fifo_topic:
         return f"queue {queue!r}: a FIFO topic delivers only to FIFO queues (names ending .fifo)"
     return f"queue {queue!r}: a FIFO queue cannot subscribe to a standard topic"

@@ -91,6 +91,7 @@ def test_a_returned_policy_is_a_copy(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("[topics.orders", ["not valid TOML"]),
+        ("[topics.orders]\n[topics.orders]\n", ["not valid TOML", "('topics', 'orders') twice"]),
         ("[topic.orders]\n", ["unknown key 'topic'"]),
         ("topics = 3\n", ["'topics' must be a table"]),
         (
