@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 
 import uvicorn
 from fastapi import FastAPI
 
+from producer.main import create_app
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
+from shared.topics import TopicsConfigError
+
+log = logging.getLogger("producer")
 
 
 def _graceful_stop_is_success(signum: int, frame: object) -> None:
@@ -31,7 +36,15 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
 
 
 def main() -> None:
-    serve("producer.main:create_app", get_settings(), factory=True)
+    """Serve the app; a bad topics file stops the producer with one line, exit status 1."""
+    settings = get_settings()
+    try:
+        app = create_app(settings)
+    except TopicsConfigError as exc:
+        configure_logging(settings.log_level)
+        log.error("cannot start: %s", exc)
+        raise SystemExit(1) from None
+    serve(app, settings)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Coalescing concurrent single sends into SendMessageBatch calls.
+"""Coalescing concurrent single sends into batch calls: SendMessageBatch or PublishBatch.
 
-Each POST /messages still gets its own answer, with its real MessageId or its real error,
-but under load ten messages share one SQS request. A batch goes out when it holds ten
-messages, when one more would pass the queue's size limit, or when its first message has
+Each request still gets its own answer, with its real MessageId or its real error, but
+under load ten messages share one request. A batch goes out when it holds ten messages,
+when one more would pass the destination's size limit, or when its first message has
 waited `window` seconds, so a lone message is delayed by that window at most.
 
 Under load a round trip to SQS is longer than the window, so a batch that is due while
@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
-from shared.batching import BATCH, send_all
+from shared.batching import BATCH
 from shared.errors import SqsError
-from shared.sqs import OutgoingMessage, SendResult, SqsQueue
+from shared.sqs import OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
+
+SendEntries = Callable[[Sequence[OutgoingMessage]], Mapping[str, SendResult | SqsError]]
+"""Blocking: send these entries (at most ten, within the size limit) and answer for each id."""
 
 
 @dataclass
@@ -32,14 +35,26 @@ class _Pending:
 
 
 class SendBatcher:
-    """Runs in the app's event loop; SQS calls run in threads, `max_in_flight` at a time."""
+    """Runs in the app's event loop; batch calls run in threads, `max_in_flight` at a time.
+
+    `size_limit` (blocking, asked once) is the most bytes one batch may carry.
+    """
 
     def __init__(
-        self, queue: SqsQueue, *, window: float, max_in_flight: int, max_wait: float | None = None
+        self,
+        send_entries: SendEntries,
+        *,
+        size_limit: Callable[[], int],
+        window: float,
+        max_in_flight: int,
+        max_wait: float | None = None,
     ) -> None:
-        self.queue = queue
+        self.send_entries = send_entries
+        self.size_limit = size_limit
         self.window = window
         self.max_wait = max(window, 0.05) if max_wait is None else max_wait
+        self._limit: int | None = None
+        self._asking: asyncio.Future[int] | None = None
         self._pending = _Pending()
         self._timer: asyncio.TimerHandle | None = None
         self._backstop: asyncio.TimerHandle | None = None
@@ -48,7 +63,7 @@ class SendBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
-        """Queue `message` for the next batch; raises the SqsError that kept it out of SQS."""
+        """Queue `message` for the next batch; raises the SqsError that kept it out."""
         limit = await self._size_limit()
         if self._pending.messages and self._pending.size + message.size > limit:
             self._flush()
@@ -71,10 +86,20 @@ class SendBatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _size_limit(self) -> int:
-        known = self.queue.known_max_message_size
-        if known is not None:
-            return known
-        return await asyncio.to_thread(self.queue.max_message_size)
+        """Asked once: senders arriving while it is being asked wait for the same answer. A
+        failure is everyone's who waited; the next sender asks again."""
+        if self._limit is not None:
+            return self._limit
+        if self._asking is None:
+            self._asking = asyncio.ensure_future(asyncio.to_thread(self.size_limit))
+        asking = self._asking
+        try:
+            self._limit = await asyncio.shield(asking)
+        except Exception:
+            if self._asking is asking and asking.done():
+                self._asking = None
+            raise
+        return self._limit
 
     def _window_passed(self) -> None:
         """Send now, unless a send in flight will return soon with room for a fuller batch."""
@@ -98,9 +123,7 @@ class SendBatcher:
         async with self._in_flight:
             self._sending += 1
             try:
-                results = await asyncio.to_thread(
-                    partial(send_all, self.queue, pending.messages, max_batch_bytes=pending.size)
-                )
+                results = await asyncio.to_thread(self.send_entries, pending.messages)
             except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
                 for waiter in pending.waiters:
                     if not waiter.done():

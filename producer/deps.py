@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from producer.publishers import TopicPublishers
 from producer.sender import Sender
 from shared.settings import Settings
 from shared.sqs import SqsQueue
@@ -26,6 +27,11 @@ def get_queue(request: Request) -> SqsQueue:
 def get_sender(request: Request) -> Sender:
     sender: Sender = request.app.state.sender
     return sender
+
+
+def get_publishers(request: Request) -> TopicPublishers:
+    publishers: TopicPublishers = request.app.state.publishers
+    return publishers
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -66,6 +72,7 @@ RequireAdmin = Depends(require_admin)
 
 QueueDep = Annotated[SqsQueue, Depends(get_queue)]
 SenderDep = Annotated[Sender, Depends(get_sender)]
+PublishersDep = Annotated[TopicPublishers, Depends(get_publishers)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CorrelationIdHeader = Annotated[
     str | None, Header(alias="X-Correlation-ID", min_length=1, max_length=256)

@@ -51,7 +51,7 @@ async def on_too_large(request: Request, exc: Exception) -> JSONResponse:
 
 def on_unavailable(retry_after: int) -> Any:
     async def handler(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("SQS unavailable for %s %s: %s", request.method, request.url.path, exc)
+        log.warning("AWS unavailable for %s %s: %s", request.method, request.url.path, exc)
         return _problem(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"message not stored: {exc}",
@@ -62,12 +62,17 @@ def on_unavailable(retry_after: int) -> Any:
 
 
 async def on_rejected(request: Request, exc: Exception) -> JSONResponse:
-    """SQS refused the request: the client's fault if the content was invalid, else ours."""
+    """SQS or SNS refused the request: the client's fault if the content was invalid, else ours."""
     assert isinstance(exc, SqsRequestError)  # noqa: S101 - registered for this type
+    service = exc.service
     if exc.code in _CLIENT_FAULT_CODES:
-        return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, f"SQS refused the message: {exc}")
-    log.error("SQS refused %s %s: %s", request.method, request.url.path, exc)
-    return _problem(status.HTTP_502_BAD_GATEWAY, f"message not stored: SQS refused it ({exc.code})")
+        return _problem(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{service} refused the message: {exc}"
+        )
+    log.error("%s refused %s %s: %s", service, request.method, request.url.path, exc)
+    return _problem(
+        status.HTTP_502_BAD_GATEWAY, f"message not stored: {service} refused it ({exc.code})"
+    )
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
-from producer.routes import admin, health, messages
+from producer.publishers import TopicPublishers
+from producer.routes import admin, health, messages, topics
 from producer.sender import make_sender
 from shared.settings import Settings, get_settings
 from shared.sqs import SqsQueue
+from shared.topics import load_topics
 
 DESCRIPTION = """
 Accepts JSON messages over HTTP and stores them in an SQS queue for the consumer.
@@ -24,25 +26,36 @@ answer), `413` larger than the queue accepts, `503` SQS unavailable (retry after
 
 Concurrent requests share SendMessageBatch calls: each still gets its own MessageId.
 `POST /messages/batch` takes up to a hundred messages at once, with a result per message.
+
+`POST /topics/{topic}/messages` publishes the same message to an SNS topic declared in
+`TOPICS_FILE`; SNS delivers it to every subscribed queue whose filter matches.
+`GET /topics` lists the topics, their queues and filters.
 """
 
 
 def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) -> FastAPI:
-    """Build the app; `queue` is for tests, otherwise one is made from settings at start-up."""
+    """Build the app; `queue` is for tests, otherwise one is made from settings at start-up.
+
+    Raises `TopicsConfigError` for a bad topics file, so the producer never serves with one.
+    """
     settings = settings or get_settings()
+    declared = load_topics(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.queue = queue or SqsQueue.from_settings(settings)
         app.state.sender = make_sender(app.state.queue, settings.producer)
+        app.state.publishers = TopicPublishers.build(declared, settings)
         yield
         await app.state.sender.close()  # nothing accepted is left unsent
+        await app.state.publishers.close()
 
     app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, settings.producer.retry_after_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
     app.include_router(messages.router)
+    app.include_router(topics.router)
     app.include_router(health.router)
     app.include_router(admin.router)
     return app

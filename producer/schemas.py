@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.models import Envelope, MessageAttributes, MessageType
+from shared.topics import Topic
 
 MAX_DELAY_SECONDS = 900
 """SQS's own limit on DelaySeconds (15 minutes)."""
+
+FifoId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+"""A MessageGroupId or MessageDeduplicationId, by AWS's rules: up to 128 printable ASCII
+characters (letters, digits, punctuation), no spaces."""
+FIFO_FIELDS = ("group_id", "deduplication_id")
 
 
 class MessageIn(BaseModel):
@@ -41,6 +47,38 @@ class MessageIn(BaseModel):
         max_length=256,
         description="Ties related messages together; taken from X-Correlation-ID if absent.",
     )
+    group_id: FifoId | None = Field(
+        default=None,
+        description="FIFO destinations only, and required there: messages of one group keep "
+        "their order.",
+    )
+    deduplication_id: FifoId | None = Field(
+        default=None,
+        description="FIFO destinations only: a repeat within five minutes is dropped. "
+        "Defaults to the content (content-based deduplication) or the envelope id.",
+    )
+
+    def fifo_errors(
+        self, *, fifo: bool, target: str, loc: tuple[str | int, ...] = ("body",)
+    ) -> list[dict[str, Any]]:
+        """422 details when the FIFO fields do not suit the destination: required by FIFO
+        ones, meaningless (and so refused) for the others. `target` names the destination."""
+        if fifo and self.group_id is None:
+            return [_field_error((*loc, "group_id"), f"required: {target} is FIFO", None)]
+        if fifo and self.delay_seconds:
+            message = f"FIFO destinations take no per-message delay; {target} is FIFO"
+            return [_field_error((*loc, "delay_seconds"), message, self.delay_seconds)]
+        if fifo:
+            return []
+        return [
+            _field_error(
+                (*loc, name),
+                f"applies only to FIFO destinations (names ending .fifo); {target} is not FIFO",
+                getattr(self, name),
+            )
+            for name in FIFO_FIELDS
+            if getattr(self, name) is not None
+        ]
 
     def to_envelope(self, correlation_id: str | None = None) -> Envelope:
         fields: dict[str, Any] = {
@@ -54,12 +92,59 @@ class MessageIn(BaseModel):
         return Envelope(**fields)
 
 
+def _field_error(loc: tuple[str | int, ...], message: str, given: object) -> dict[str, Any]:
+    """One error in the shape FastAPI's own validation errors have."""
+    return {"type": "value_error", "loc": loc, "msg": message, "input": given}
+
+
 class MessageAccepted(BaseModel):
     """The message is stored in SQS: `id` is ours, `message_id` is the one SQS assigned."""
 
     id: UUID
     message_id: str
     correlation_id: str
+
+
+class TopicMessageAccepted(BaseModel):
+    """SNS has the message and delivers it to every subscribed queue whose filter matches."""
+
+    id: UUID
+    message_id: str = Field(description="The MessageId SNS assigned.")
+    topic: str
+    correlation_id: str
+
+
+class SubscriptionInfo(BaseModel):
+    queue: str
+    filter_policy: dict[str, Any] | None = Field(description="None: the queue gets everything.")
+    filter_scope: str
+
+
+class TopicInfo(BaseModel):
+    name: str
+    fifo: bool
+    content_based_deduplication: bool
+    subscriptions: list[SubscriptionInfo]
+
+    @classmethod
+    def of(cls, topic: Topic) -> TopicInfo:
+        return cls(
+            name=topic.name,
+            fifo=topic.fifo,
+            content_based_deduplication=topic.content_based_deduplication,
+            subscriptions=[
+                SubscriptionInfo(
+                    queue=s.queue, filter_policy=s.policy(), filter_scope=s.filter_scope.value
+                )
+                for s in topic.subscriptions
+            ],
+        )
+
+
+class TopicList(BaseModel):
+    """The topics the producer publishes to, as the topics file declares them."""
+
+    topics: list[TopicInfo]
 
 
 class BatchIn(BaseModel):

@@ -1,7 +1,8 @@
 """Run the whole system on one machine, no Docker, no AWS account: `make run`.
 
-Starts moto's server as a local SQS endpoint on localstack's port, creates the queues,
-then the producer and the consumer, each a real process with its output prefixed.
+Starts moto's server as a local SQS (and SNS) endpoint on localstack's port, creates the
+queues (and the topics of `TOPICS_FILE`, when set), then the producer and the consumer,
+each a real process with its output prefixed.
 Ctrl-C (or SIGTERM) stops them in order, producer first and the endpoint last, so the
 consumer can still acknowledge what it finishes. Any process that dies takes the rest down.
 """
@@ -135,11 +136,21 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
     )
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
+    if env.get("TOPICS_FILE"):  # the children run in the repository root, not here
+        env["TOPICS_FILE"] = str(Path(env["TOPICS_FILE"]).resolve())
     return env
 
 
-def banner(args: argparse.Namespace) -> str:
+def banner(args: argparse.Namespace, env: dict[str, str]) -> str:
     producer = f"http://{args.host}:{args.producer_port}"
+    topics = ""
+    if env.get("TOPICS_FILE"):
+        topics = f"""
+  Topics from {env["TOPICS_FILE"]}:
+    curl -s {producer}/topics
+    curl -i -X POST {producer}/topics/<topic>/messages -H 'Content-Type: application/json' \\
+      -d '{{"type": "order.created", "payload": {{"order_id": "A-1", "region": "eu"}}}}'
+"""
     return f"""
   local SQS (moto)  http://{args.host}:{args.sqs_port}
   producer          {producer}   (API docs: {producer}/docs)
@@ -148,7 +159,7 @@ def banner(args: argparse.Namespace) -> str:
   Try:
     curl -i -X POST {producer}/messages -H 'Content-Type: application/json' \\
       -d '{{"type": "order.created", "payload": {{"order_id": "A-1", "amount": 9.5}}}}'
-
+{topics}
   Ctrl-C stops everything.
 """
 
@@ -179,7 +190,7 @@ def launch(args: argparse.Namespace, env: dict[str, str], children: list[Child])
         text=True,
     )
     if bootstrap.returncode != 0:
-        raise RuntimeError(f"queue bootstrap failed:\n{bootstrap.stderr}")
+        raise RuntimeError(f"bootstrap failed:\n{bootstrap.stderr}")
     children.append(start("consumer", ["-m", "consumer"], env))
     children.append(start("producer", ["-m", "producer"], env))
     wait_http(f"http://{args.host}:{args.producer_port}/readyz", children, args.startup_timeout)
@@ -203,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     children: list[Child] = []
     status = 0
     try:
-        launch(args, child_env(args), children)
-        print(banner(args), flush=True)
+        env = child_env(args)
+        launch(args, env, children)
+        print(banner(args, env), flush=True)
         while not stopping.wait(0.5):
             dead = [c for c in children if c.process.poll() is not None]
             if dead:

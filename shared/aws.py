@@ -2,8 +2,8 @@
 
 Credentials always come from boto3's own chain (environment variables, `AWS_PROFILE`
 with `~/.aws`, instance roles); only the endpoint differs between environments. Local
-endpoints (moto, localstack) serve every service on one port, so DynamoDB uses the SQS
-endpoint setting too.
+endpoints (moto, localstack) serve every service on one port, so SNS and DynamoDB use the
+SQS endpoint setting too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from shared.telemetry import count_requests
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_sqs.client import SQSClient
 
     from shared.settings import Settings
@@ -63,6 +64,18 @@ def build_dynamodb_client(settings: Settings) -> DynamoDBClient:
     session = _session(settings)
     client = session.client(
         "dynamodb",
+        endpoint_url=_endpoint(settings),
+        config=_config(session, settings, settings.sqs.read_timeout),
+    )
+    count_requests(client)
+    return client
+
+
+def build_sns_client(settings: Settings) -> SNSClient:
+    """An SNS client with the SQS client's endpoint, credentials, retries and timeouts."""
+    session = _session(settings)
+    client = session.client(
+        "sns",
         endpoint_url=_endpoint(settings),
         config=_config(session, settings, settings.sqs.read_timeout),
     )

@@ -1,7 +1,7 @@
 """Batch calls whose entries can fail one by one: run them ten at a time, retry what failed.
 
-SQS answers a batch call with per-entry results. Whatever SQS failed on its own side is
-worth another try; what it blames on the request (a sender fault, such as an expired
+SQS and SNS answer a batch call with per-entry results. Whatever they failed on their own
+side is worth another try; what it blames on the request (a sender fault, such as an expired
 receipt handle) is not. Callers learn which entries are left so they never assume success.
 """
 
@@ -14,12 +14,12 @@ from dataclasses import replace
 from typing import TypeVar
 
 from shared.errors import SqsError, SqsRequestError, SqsUnavailableError
-from shared.sqs import EntryFailure, OutgoingMessage, SendResult, SqsQueue
+from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SendResult
 
 log = logging.getLogger(__name__)
 
 BATCH = 10
-"""SQS's most entries per batch call."""
+"""The most entries per batch call, for SQS and SNS alike."""
 ATTEMPTS = 3
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ def settle_entries(
     pause: Callable[[float], None] = time.sleep,
 ) -> list[T]:
     """Run a batch call over `items` ten at a time, retrying failed entries; returns the
-    items that still failed. Entries SQS blames on the request (sender faults) are not retried.
+    items that still failed. Entries blamed on the request (sender faults) are not retried.
     """
     pending = list(items)
     given_up: list[T] = []
@@ -80,23 +80,27 @@ def chunk_by_size(
 
 
 def send_all(
-    queue: SqsQueue,
+    send_batch: Callable[[Sequence[OutgoingMessage]], BatchSendResult],
     messages: Sequence[OutgoingMessage],
     *,
-    max_batch_bytes: int,
+    max_batch_bytes: int | None = None,
+    service: str = "SQS",
     attempts: int = ATTEMPTS,
     pause: Callable[[float], None] = time.sleep,
 ) -> dict[str, SendResult | SqsError]:
-    """Send in as few SendMessageBatch calls as the limits allow, retrying failed entries.
+    """Send in as few batch calls as the limits allow, retrying failed entries.
 
-    Returns, for every message id, its SendResult or the error that kept it out of the
-    queue: SqsRequestError for what SQS refused, SqsUnavailableError for what kept failing.
+    `send_batch` is one SendMessageBatch (`SqsQueue.send_raw_batch`) or PublishBatch
+    (`SnsTopic.send_raw_batch`) call, `service` names it in errors; `max_batch_bytes` unset
+    means the messages are known to fit. Returns, for every message id, its SendResult or
+    the error that kept it out: SqsRequestError for what was refused, SqsUnavailableError
+    for what kept failing.
     """
     results: dict[str, SendResult | SqsError] = {}
 
     def send(chunk: Sequence[OutgoingMessage]) -> list[EntryFailure]:
         try:
-            result = queue.send_raw_batch([replace(m, id=str(i)) for i, m in enumerate(chunk)])
+            result = send_batch([replace(m, id=str(i)) for i, m in enumerate(chunk)])
         except SqsError as exc:
             results.update((m.id, exc) for m in chunk)
             raise
@@ -105,20 +109,21 @@ def send_all(
             results[message_id] = SendResult(message_id, ok.message_id)
         answered = {ok.envelope_id for ok in result.sent} | {f.entry_id for f in result.failed}
         failures = result.failed + [  # neither sent nor failed: not known to be stored
-            EntryFailure(str(i), "NoResult", "no result from SendMessageBatch", False)
+            EntryFailure(str(i), "NoResult", "no result from the batch call", False)
             for i in range(len(chunk))
             if str(i) not in answered
         ]
         for failure in failures:
-            results[chunk[int(failure.entry_id)].id] = _entry_error(failure)
+            results[chunk[int(failure.entry_id)].id] = _entry_error(failure, service)
         return failures
 
-    for chunk in chunk_by_size(messages, max_batch_bytes):
+    limit = max_batch_bytes if max_batch_bytes is not None else sum(m.size for m in messages)
+    for chunk in chunk_by_size(messages, limit):
         settle_entries(send, chunk, "send", attempts=attempts, pause=pause)
     return results
 
 
-def _entry_error(failure: EntryFailure) -> SqsError:
+def _entry_error(failure: EntryFailure, service: str) -> SqsError:
     if failure.sender_fault:
-        return SqsRequestError(failure.code, failure.message)
-    return SqsUnavailableError(f"SQS did not store the message ({failure.code}): {failure.message}")
+        return SqsRequestError(failure.code, failure.message, service)
+    return SqsUnavailableError(f"{service} failed the entry ({failure.code}): {failure.message}")

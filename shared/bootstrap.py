@@ -1,6 +1,8 @@
 """Create the queue and its dead-letter queue, or bring existing ones to the configured shape.
 
-Idempotent: the local run, docker compose and the tests all call it, as often as they like.
+With `TOPICS_FILE` set it also makes the declared SNS topics, their subscribed queues and
+the subscriptions (see `shared.subscriptions`). Idempotent: the local run, docker compose
+and the tests all call it, as often as they like.
 Run it as `python -m shared.bootstrap [--wait SECONDS]`.
 """
 
@@ -10,89 +12,64 @@ import argparse
 import json
 import logging
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.aws import build_dynamodb_client, build_sqs_client
 from shared.errors import SqsError, SqsUnavailableError
 from shared.logging import configure_logging
+from shared.queues import DLQ_RETENTION_SECONDS, QueuePair, ensure_queue, ensure_queue_pair
 from shared.settings import Settings, get_settings
 from shared.sqs import translate_errors
+from shared.subscriptions import ensure_topics
+from shared.topics import TopicsConfigError, load_topics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_sqs.client import SQSClient
 
+__all__ = [
+    "DLQ_RETENTION_SECONDS",
+    "EVENTS_RETENTION_SECONDS",
+    "QueuePair",
+    "ensure_idempotency_table",
+    "ensure_queues",
+    "ensure_queues_when_reachable",
+    "ensure_resources",
+    "main",
+]
+
 log = logging.getLogger(__name__)
 
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
-"""The longest SQS allows, so dead letters outlive the messages they came from."""
 EVENTS_RETENTION_SECONDS = 600
 """Status events are news, not records: an hour-old "done" helps no live feed."""
-
-
-@dataclass(frozen=True)
-class QueuePair:
-    queue_url: str
-    dlq_url: str
-    dlq_arn: str
 
 
 def ensure_queues(settings: Settings, client: SQSClient | None = None) -> QueuePair:
     """Make the dead-letter queue, then the main queue redriving into it."""
     sqs = settings.sqs
     client = client or build_sqs_client(settings)
-    dlq_url = _ensure_queue(
-        client, sqs.dlq_name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)}
-    )
-    with translate_errors(sqs.dlq_name):
-        dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(sqs.max_receive_count)}
-    queue_url = _ensure_queue(
-        client,
-        sqs.queue_name,
-        {
-            "RedrivePolicy": json.dumps(redrive),
-            "VisibilityTimeout": str(sqs.visibility_timeout),
-        },
-    )
+    pair = ensure_queue_pair(client, sqs.queue_name, sqs.dlq_name, sqs)
     log.info("queues ready: %s -> dead letters %s", sqs.queue_name, sqs.dlq_name)
-    return QueuePair(queue_url, dlq_url, dlq_arn)
+    return pair
 
 
 def ensure_resources(settings: Settings) -> QueuePair:
-    """Everything the services need: the queues, the events queue, and the idempotency table."""
-    pair = ensure_queues(settings)
+    """Everything the services need: the queues, the events queue, the idempotency table and
+    the declared topics. A bad topics file fails before anything is made."""
+    topics = load_topics(settings)
+    sqs = build_sqs_client(settings)
+    pair = ensure_queues(settings, sqs)
     events = settings.sqs.events_queue_name
     if events:
-        _ensure_queue(
-            build_sqs_client(settings),
-            events,
-            {"MessageRetentionPeriod": str(EVENTS_RETENTION_SECONDS)},
-        )
+        ensure_queue(sqs, events, {"MessageRetentionPeriod": str(EVENTS_RETENTION_SECONDS)})
         log.info("events queue ready: %s", events)
     if settings.consumer.idempotency_store == "dynamodb":
         table = settings.consumer.idempotency_table
         ensure_idempotency_table(build_dynamodb_client(settings), table)
         log.info("idempotency table ready: %s", table)
+    if topics.topics:
+        ensure_topics(settings, topics, sqs=sqs)
     return pair
-
-
-def _ensure_queue(client: SQSClient, name: str, attributes: dict[str, str]) -> str:
-    """Create the queue, or update it: CreateQueue fails on a queue whose attributes differ.
-
-    A `.fifo` name makes a FIFO queue; that can only be chosen at creation.
-    """
-    with translate_errors(name):
-        try:
-            url = client.get_queue_url(QueueName=name)["QueueUrl"]
-        except client.exceptions.QueueDoesNotExist:
-            created = {**attributes, "FifoQueue": "true"} if name.endswith(".fifo") else attributes
-            return client.create_queue(QueueName=name, Attributes=created)["QueueUrl"]  # type: ignore[arg-type]
-        client.set_queue_attributes(QueueUrl=url, Attributes=attributes)  # type: ignore[arg-type]
-        return url
 
 
 def ensure_idempotency_table(client: DynamoDBClient, table: str) -> None:
@@ -143,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     try:
         pair = ensure_queues_when_reachable(settings, args.wait)
-    except SqsError as exc:
+    except (SqsError, TopicsConfigError) as exc:
         log.error("bootstrap failed: %s", exc)
         return 1
     print(json.dumps({"queue_url": pair.queue_url, "dlq_url": pair.dlq_url}))

@@ -1,4 +1,8 @@
-"""The few failures callers of the SQS wrapper act on, so none of them parses botocore errors."""
+"""The few failures callers of the SQS and SNS wrappers act on, so none parses botocore errors.
+
+SNS failures use the same classes: a caller reacts to "unavailable, try later" or "refused,
+do not retry" the same way whichever service said it.
+"""
 
 from __future__ import annotations
 
@@ -19,18 +23,28 @@ class QueueNotFoundError(SqsError):
         self.queue_name = queue_name
 
 
-class SqsRequestError(SqsError):
-    """SQS refused the request itself; retrying the same request will not help."""
+class TopicNotFoundError(SqsError):
+    """The topic does not exist (bootstrap has not run, or the name is wrong)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, topic_name: str) -> None:
+        super().__init__(f"topic {topic_name!r} does not exist")
+        self.topic_name = topic_name
+
+
+class SqsRequestError(SqsError):
+    """SQS (or SNS) refused the request itself; retrying the same request will not help."""
+
+    def __init__(self, code: str, message: str, service: str = "SQS") -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
+        self.reason = message
+        self.service = service
 
 
 class MessageTooLargeError(SqsError):
-    """A message exceeds the queue's MaximumMessageSize."""
+    """A message exceeds the queue's MaximumMessageSize (or what a topic accepts)."""
 
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"message is {size} bytes; the queue accepts at most {limit}")
+    def __init__(self, size: int, limit: int, target: str = "the queue") -> None:
+        super().__init__(f"message is {size} bytes; {target} accepts at most {limit}")
         self.size = size
         self.limit = limit

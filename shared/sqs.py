@@ -56,6 +56,8 @@ _TRANSIENT = frozenset(
         "InternalError",
         "InternalFailure",
         "KmsThrottled",
+        "Throttled",
+        "KMSThrottling",
     }
 )
 
@@ -86,7 +88,10 @@ class BatchSendResult:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message ready to send as it is: batch entry id, body and attributes."""
+    """A message ready to send as it is: batch entry id, body and attributes.
+
+    `group_id` and `deduplication_id` are for FIFO destinations only.
+    """
 
     id: str
     body: str
@@ -147,8 +152,11 @@ class ReceivedMessage:
 
 
 @contextmanager
-def translate_errors(queue_name: str) -> Iterator[None]:
-    """Re-raise botocore failures as `SqsError`s that say what the caller can do about them."""
+def translate_errors(queue_name: str, service: str = "SQS") -> Iterator[None]:
+    """Re-raise botocore failures as `SqsError`s that say what the caller can do about them.
+
+    `service` names the service in the messages: SNS calls go through here too.
+    """
     try:
         yield
     except NoCredentialsError as exc:
@@ -156,9 +164,9 @@ def translate_errors(queue_name: str) -> Iterator[None]:
             "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
         ) from exc
     except ParamValidationError as exc:
-        raise SqsRequestError("ParamValidation", str(exc)) from exc
+        raise SqsRequestError("ParamValidation", str(exc), service) from exc
     except BotoCoreError as exc:
-        raise SqsUnavailableError(f"SQS unreachable: {exc}") from exc
+        raise SqsUnavailableError(f"{service} unreachable: {exc}") from exc
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = error.get("Code", "Unknown")
@@ -167,12 +175,14 @@ def translate_errors(queue_name: str) -> Iterator[None]:
         if code.endswith(_QUEUE_MISSING):
             raise QueueNotFoundError(queue_name) from exc
         if code in _TRANSIENT or status >= 500:
-            raise SqsUnavailableError(f"SQS unavailable ({code}): {message}") from exc
-        raise SqsRequestError(code, message) from exc
+            raise SqsUnavailableError(f"{service} unavailable ({code}): {message}") from exc
+        raise SqsRequestError(code, message, service) from exc
 
 
 class SqsQueue:
     """One queue, addressed by name; safe to share between threads."""
+
+    service = "SQS"
 
     def __init__(self, client: SQSClient, queue_name: str) -> None:
         self.client = client

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from producer.deps import CorrelationIdHeader, QueueDep, SenderDep, SettingsDep, require_json
 from producer.schemas import (
@@ -22,7 +23,7 @@ from producer.sender import prepare
 from shared.batching import send_all
 from shared.errors import MessageTooLargeError, SqsError, SqsRequestError
 from shared.models import Envelope
-from shared.sqs import OutgoingMessage, SendResult
+from shared.sqs import OutgoingMessage, SendResult, SqsQueue
 
 router = APIRouter(tags=["messages"])
 
@@ -63,8 +64,18 @@ async def send_message(
     correlation_id: CorrelationIdHeader = None,
 ) -> MessageAccepted:
     """Enqueue one message. 202 means SQS has stored it; any other answer means it was not."""
+    fifo_errors = message.fifo_errors(fifo=_is_fifo(queue), target=f"queue {queue.name!r}")
+    if fifo_errors:
+        raise RequestValidationError(fifo_errors)
     envelope = message.to_envelope(correlation_id)
-    result = await sender.send(await prepare(queue, envelope, message.delay_seconds))
+    outgoing = await prepare(
+        queue,
+        envelope,
+        message.delay_seconds,
+        group_id=message.group_id,
+        deduplication_id=message.deduplication_id,
+    )
+    result = await sender.send(outgoing)
     response.headers["X-Correlation-ID"] = envelope.correlation_id
     return MessageAccepted(
         id=envelope.id, message_id=result.message_id, correlation_id=envelope.correlation_id
@@ -100,17 +111,31 @@ async def send_messages(
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE, f"at most {limit} messages per batch request"
         )
+    fifo_errors = [
+        error
+        for index, given in enumerate(batch.messages)
+        for error in given.fifo_errors(
+            fifo=_is_fifo(queue), target=f"queue {queue.name!r}", loc=("body", "messages", index)
+        )
+    ]
+    if fifo_errors:
+        raise RequestValidationError(fifo_errors)
     envelopes = [m.to_envelope(correlation_id) for m in batch.messages]
     max_size = await asyncio.to_thread(queue.max_message_size)
     items: dict[int, BatchItem] = {}
     outgoing: dict[int, OutgoingMessage] = {}
     for index, (envelope, given) in enumerate(zip(envelopes, batch.messages, strict=True)):
         try:
-            outgoing[index] = queue.outgoing(envelope, given.delay_seconds)
+            outgoing[index] = queue.outgoing(
+                envelope,
+                given.delay_seconds,
+                group_id=given.group_id,
+                deduplication_id=given.deduplication_id,
+            )
         except MessageTooLargeError as exc:
             items[index] = BatchItem(index=index, status=413, id=envelope.id, detail=str(exc))
     results = await asyncio.to_thread(
-        partial(send_all, queue, list(outgoing.values()), max_batch_bytes=max_size)
+        partial(send_all, queue.send_raw_batch, list(outgoing.values()), max_batch_bytes=max_size)
     )
     for index, entry in outgoing.items():
         items[index] = _item(index, envelopes[index], results.get(entry.id))
@@ -122,6 +147,10 @@ async def send_messages(
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = str(settings.producer.retry_after_seconds)
     return BatchAccepted(accepted=accepted, failed=len(ordered) - accepted, results=ordered)
+
+
+def _is_fifo(queue: SqsQueue) -> bool:
+    return queue.is_fifo
 
 
 def _item(index: int, envelope: Envelope, result: SendResult | SqsError | None) -> BatchItem:

@@ -111,3 +111,40 @@ def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert f"producer port {port} already in use" in result.stderr
+
+
+def test_run_local_passes_a_relative_topics_file_through(tmp_path: Path) -> None:
+    """Run from elsewhere with the example file: its topics exist and take a publish."""
+    ports = {name: free_port() for name in ("sqs", "producer", "consumer")}
+    log_path = tmp_path / "run.log"
+    example = os.path.relpath(ROOT / "topics.example.toml", tmp_path)
+    with log_path.open("w") as log:
+        runner = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "run_local.py"),
+                f"--sqs-port={ports['sqs']}",
+                f"--producer-port={ports['producer']}",
+                f"--consumer-port={ports['consumer']}",
+            ],
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "SQS_WAIT_TIME_SECONDS": "2", "TOPICS_FILE": example},
+        )
+        try:
+            wait_for(
+                lambda: "Ctrl-C stops everything" in log_path.read_text(),
+                timeout=60,
+                what=f"the runner's banner\n{log_path.read_text()}",
+            )
+            assert "/topics/<topic>/messages" in log_path.read_text()
+            status, body = post_json(
+                f"http://127.0.0.1:{ports['producer']}/topics/orders/messages",
+                {"type": "order.created", "payload": {"region": "eu", "amount": 120}},
+            )
+            assert status == 202, body
+        finally:
+            runner.send_signal(signal.SIGINT)
+            code = runner.wait(60)
+    assert code == 0, log_path.read_text()

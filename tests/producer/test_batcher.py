@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from functools import partial
 
 import boto3
 import pytest
 
 from producer.batcher import SendBatcher
+from producer.sender import make_sender
+from shared.batching import send_all
 from shared.bootstrap import QueuePair
 from shared.errors import SqsRequestError, SqsUnavailableError
 from shared.models import Envelope
 from shared.settings import Settings
-from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SqsQueue
+from shared.sns import SnsTopic
+from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SendResult, SqsQueue
 
 
 class CountingQueue(SqsQueue):
@@ -32,6 +36,17 @@ class CountingQueue(SqsQueue):
 @pytest.fixture
 def queue(settings: Settings, queues: QueuePair) -> CountingQueue:
     return CountingQueue(SqsQueue.from_settings(settings))
+
+
+def make_batcher(queue: SqsQueue, window: float, max_wait: float | None = None) -> SendBatcher:
+    """The batcher as the producer builds it for a queue."""
+    return SendBatcher(
+        partial(send_all, queue.send_raw_batch),
+        size_limit=queue.max_message_size,
+        window=window,
+        max_in_flight=4,
+        max_wait=max_wait,
+    )
 
 
 def outgoing(queue: SqsQueue, n: int, text: str = "") -> OutgoingMessage:
@@ -53,7 +68,7 @@ def test_concurrent_sends_share_batches_and_each_gets_its_own_message_id(
     queue: CountingQueue,
 ) -> None:
     async def main() -> list[tuple[str, str]]:
-        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        batcher = make_batcher(queue, window=0.05)
         messages = [outgoing(queue, n) for n in range(25)]
         results = await asyncio.gather(*(batcher.send(m) for m in messages))
         return [(r.envelope_id, r.message_id) for r in results]
@@ -70,7 +85,7 @@ def test_a_batch_never_passes_the_queue_size_limit(queue: CountingQueue, queues:
     )
 
     async def main() -> None:
-        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        batcher = make_batcher(queue, window=0.05)
         await asyncio.gather(*(batcher.send(outgoing(queue, n, "x" * 600)) for n in range(6)))
 
     asyncio.run(main())
@@ -79,7 +94,7 @@ def test_a_batch_never_passes_the_queue_size_limit(queue: CountingQueue, queues:
 
 def test_a_lone_message_waits_no_longer_than_the_window(queue: CountingQueue) -> None:
     async def main() -> float:
-        batcher = SendBatcher(queue, window=0.05, max_in_flight=4)
+        batcher = make_batcher(queue, window=0.05)
         started = time.perf_counter()
         await batcher.send(outgoing(queue, 1))
         return time.perf_counter() - started
@@ -109,7 +124,7 @@ def test_a_batch_due_while_a_send_is_in_flight_gathers_until_it_returns(
     slow = SlowQueue(queue, delay=0.15)
 
     async def main() -> None:
-        batcher = SendBatcher(slow, window=0.005, max_in_flight=4, max_wait=1.0)
+        batcher = make_batcher(slow, window=0.005, max_wait=1.0)
         sends = []
         for n in range(8):  # one message every 20 ms: four windows pass per round trip
             sends.append(asyncio.create_task(batcher.send(outgoing(queue, n))))
@@ -127,7 +142,7 @@ def test_a_due_batch_waits_for_a_slow_send_no_longer_than_max_wait(queue: Counti
     slow = SlowQueue(queue, delay=0.6)
 
     async def main() -> float:
-        batcher = SendBatcher(slow, window=0.005, max_in_flight=4, max_wait=0.1)
+        batcher = make_batcher(slow, window=0.005, max_wait=0.1)
         first = asyncio.create_task(batcher.send(outgoing(queue, 1)))
         await asyncio.sleep(0.05)  # the first is in flight now
         started = time.perf_counter()
@@ -168,7 +183,7 @@ def test_each_waiter_gets_its_own_error_and_transient_failures_are_retried(
     flaky_queue = FlakyQueue(queue, refused='"n":1,', flaky='"n":2,')
 
     async def main() -> list[object]:
-        batcher = SendBatcher(flaky_queue, window=0.01, max_in_flight=4)
+        batcher = make_batcher(flaky_queue, window=0.01)
         sends = [batcher.send(outgoing(queue, n)) for n in range(4)]
         return list(await asyncio.gather(*sends, return_exceptions=True))
 
@@ -189,7 +204,7 @@ def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
     down = DownQueue(queue)
 
     async def main() -> list[object]:
-        batcher = SendBatcher(down, window=0.01, max_in_flight=4)
+        batcher = make_batcher(down, window=0.01)
         sends = [batcher.send(outgoing(queue, n)) for n in range(3)]
         return list(await asyncio.gather(*sends, return_exceptions=True))
 
@@ -198,7 +213,7 @@ def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
 
 def test_close_sends_what_is_pending(queue: CountingQueue) -> None:
     async def main() -> None:
-        batcher = SendBatcher(queue, window=60, max_in_flight=4)
+        batcher = make_batcher(queue, window=60)
         pending = [asyncio.ensure_future(batcher.send(outgoing(queue, n))) for n in range(3)]
         await asyncio.sleep(0.01)
         assert queue.batches == []  # the minute-long window has not passed
@@ -207,3 +222,110 @@ def test_close_sends_what_is_pending(queue: CountingQueue) -> None:
 
     asyncio.run(main())
     assert queue.batches == [3]
+
+
+class CountingTopic(SnsTopic):
+    """The real topic, recording the size of every PublishBatch call."""
+
+    def __init__(self, base: SnsTopic) -> None:
+        super().__init__(base.client, base.name)
+        self.batches: list[int] = []
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.batches.append(len(messages))
+        return super().send_raw_batch(messages)
+
+
+def test_concurrent_publishes_to_a_topic_share_publish_batches(
+    settings: Settings, queues: QueuePair
+) -> None:
+    sns = boto3.client("sns", region_name="us-east-1")
+    arn = sns.create_topic(Name="orders")["TopicArn"]
+    stored = SqsQueue.from_settings(settings)
+    sns.subscribe(
+        TopicArn=arn,
+        Protocol="sqs",
+        Endpoint=stored.arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    topic = CountingTopic(SnsTopic.from_settings(settings, "orders"))
+    settings.producer.batch_window_ms = 50
+
+    async def main() -> list[tuple[str, str]]:
+        sender = make_sender(topic, settings.producer)
+        envelopes = [Envelope(type="t", payload={"n": n}) for n in range(25)]
+        results = await asyncio.gather(*(sender.send(topic.outgoing(e)) for e in envelopes))
+        return [(r.envelope_id, r.message_id) for r in results]
+
+    results = dict(asyncio.run(main()))
+    assert sorted(topic.batches) == [5, 10, 10]
+    assert set(results) == set(stored_ids(stored))
+    assert len(set(results.values())) == 25
+
+
+def test_the_size_limit_is_asked_once_and_again_after_a_failure(queue: CountingQueue) -> None:
+    asked: list[int] = []
+
+    def size_limit() -> int:
+        asked.append(1)
+        if len(asked) == 1:
+            raise SqsUnavailableError("SQS unreachable: simulated")
+        return queue.max_message_size()
+
+    async def main() -> list[object]:
+        batcher = SendBatcher(
+            partial(send_all, queue.send_raw_batch),
+            size_limit=size_limit,
+            window=0.01,
+            max_in_flight=4,
+        )
+        first = [batcher.send(outgoing(queue, n)) for n in range(5)]
+        failed = await asyncio.gather(*first, return_exceptions=True)
+        second = [batcher.send(outgoing(queue, n)) for n in range(5, 10)]
+        return [*failed, *await asyncio.gather(*second)]
+
+    results = asyncio.run(main())
+    assert all(isinstance(r, SqsUnavailableError) for r in results[:5])
+    assert len(asked) == 2
+    assert queue.batches == [5]
+
+
+class RefusingTopic(SnsTopic):
+    """SNS refusing one entry outright and failing another once on its own side."""
+
+    def __init__(self) -> None:
+        super().__init__(boto3.client("sns", region_name="us-east-1"), "orders")
+        self.calls: list[list[str]] = []
+
+    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.calls.append([m.body for m in messages])
+        sent, failed = [], []
+        for message in messages:
+            if '"n":1,' in message.body:
+                failed.append(EntryFailure(message.id, "InvalidParameter", "bad", True))
+            elif '"n":2,' in message.body and len(self.calls) == 1:
+                failed.append(EntryFailure(message.id, "InternalError", "again", False))
+            else:
+                sent.append(SendResult(message.id, f"sns-{message.id}"))
+        return BatchSendResult(sent, failed)
+
+
+def test_topic_entries_get_their_own_sns_errors_and_transient_ones_are_retried(
+    settings: Settings,
+) -> None:
+    topic = RefusingTopic()
+
+    async def main() -> list[object]:
+        sender = make_sender(topic, settings.producer)
+        messages = [OutgoingMessage(f"e{n}", f'{{"n":{n},"x":0}}') for n in range(3)]
+        return list(
+            await asyncio.gather(*(sender.send(m) for m in messages), return_exceptions=True)
+        )
+
+    results = asyncio.run(main())
+    refused = results[1]
+    assert isinstance(refused, SqsRequestError)
+    assert (refused.code, refused.service) == ("InvalidParameter", "SNS")
+    assert [r.envelope_id for r in results if isinstance(r, SendResult)] == ["e0", "e2"]
+    assert len(topic.calls) == 2
+    assert topic.calls[1] == ['{"n":2,"x":0}']
