@@ -28,6 +28,7 @@ import yaml
 from pydantic import AnyUrl, BaseModel
 
 from shared.settings import Settings, SqsSettings
+from shared.topics import dead_letter_name, load_topics
 from tests.support import ROOT, service_env
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -208,7 +209,7 @@ def test_localstack_is_pinned_and_serves_sqs_on_path_urls() -> None:
     localstack = service("localstack")
     assert localstack["image"] == LOCALSTACK_IMAGE
     env = environment("localstack")
-    assert env["SERVICES"] == "sqs"
+    assert env["SERVICES"] == "sqs,sns"
     assert env["SQS_ENDPOINT_STRATEGY"] == "path"
     assert "LOCALSTACK_AUTH_TOKEN" not in env
 
@@ -353,9 +354,37 @@ def test_queues_command_resolves_to_a_real_module() -> None:
 
 
 @pytest.mark.e2e
-def test_queues_command_creates_both_queues(moto_endpoint: str) -> None:
+def mounted_topics_file(name: str) -> Path:
+    """The host file a service mounts at its TOPICS_FILE path."""
+    target = environment(name)["TOPICS_FILE"]
+    for volume in service(name).get("volumes", []):
+        source, mounted, *_ = str(volume).split(":")
+        if mounted == target:
+            return (ROOT / source).resolve()
+    raise AssertionError(f"{name}: TOPICS_FILE {target} is not mounted")
+
+
+@pytest.mark.parametrize("name", OUR_SERVICES)
+def test_every_service_reads_the_same_mounted_topics_file(name: str) -> None:
+    assert mounted_topics_file(name).is_file()
+    assert mounted_topics_file(name) == mounted_topics_file("queues")
+
+
+def test_the_consumer_consumes_the_main_queue_and_every_subscribed_queue() -> None:
+    env = environment("consumer")
+    settings = Settings(_env_file=None, topics={"file": mounted_topics_file("consumer")})
+    subscribed = [s.queue for t in load_topics(settings).topics for s in t.subscriptions]
+    consumed = env["CONSUMER_QUEUES"].split(",")
+    assert sorted(consumed) == sorted({env["SQS_QUEUE_NAME"], *subscribed})
+
+
+def test_queues_command_creates_every_queue(moto_endpoint: str) -> None:
     compose_env = environment("queues")
-    env = service_env(moto_endpoint, **{**compose_env, "SQS_ENDPOINT_URL": moto_endpoint})
+    topics_file = str(mounted_topics_file("queues"))
+    env = service_env(
+        moto_endpoint,
+        **{**compose_env, "SQS_ENDPOINT_URL": moto_endpoint, "TOPICS_FILE": topics_file},
+    )
     client = boto3.client(
         "sqs",
         endpoint_url=moto_endpoint,
@@ -381,7 +410,17 @@ def test_queues_command_creates_both_queues(moto_endpoint: str) -> None:
     queue_url = client.get_queue_url(QueueName=compose_env["SQS_QUEUE_NAME"])["QueueUrl"]
     dlq_url = client.get_queue_url(QueueName=compose_env["SQS_DLQ_NAME"])["QueueUrl"]
     assert printed == {"queue_url": queue_url, "dlq_url": dlq_url}
-    assert sorted(client.list_queues()["QueueUrls"]) == sorted([queue_url, dlq_url])
+    settings = Settings(_env_file=None, topics={"file": topics_file})
+    subscribed = [s.queue for t in load_topics(settings).topics for s in t.subscriptions]
+    expected = {
+        compose_env["SQS_QUEUE_NAME"],
+        compose_env["SQS_DLQ_NAME"],
+        compose_env["SQS_EVENTS_QUEUE_NAME"],
+        *subscribed,
+        *(dead_letter_name(queue) for queue in subscribed),
+    }
+    names = {url.rsplit("/", 1)[-1] for url in client.list_queues()["QueueUrls"]}
+    assert names == expected
     attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])
     dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
     policy = json.loads(attributes["Attributes"]["RedrivePolicy"])
@@ -428,10 +467,10 @@ def fake_localstack() -> Iterator[FakeLocalstackHealth]:
     fake.close()
 
 
-def localstack_health_body(sqs: str, *, compact: bool = False) -> bytes:
+def localstack_health_body(sqs: str, sns: str = "available", *, compact: bool = False) -> bytes:
     """Shaped like localstack's answer: every service's state, then edition and version."""
     document = {
-        "services": {"s3": "available", "sns": "available", "sqs": sqs, "sts": "disabled"},
+        "services": {"s3": "available", "sns": sns, "sqs": sqs, "sts": "disabled"},
         "edition": "community",
         "version": "4.14.0",
     }
@@ -451,16 +490,21 @@ def localstack_health_body(sqs: str, *, compact: bool = False) -> bytes:
         (200, localstack_health_body("disabled"), False),
         (200, localstack_health_body("error"), False),
         (200, b'{"services": {"sns": "available"}}', False),
+        (200, b'{"services": {"sqs": "available"}}', False),
+        (200, localstack_health_body("available", "starting"), False),
+        (200, localstack_health_body("running", "running", compact=True), True),
         (503, localstack_health_body("available"), False),
     ],
 )
-def test_localstack_healthcheck_waits_for_sqs(
+def test_localstack_healthcheck_waits_for_sqs_and_sns(
     fake_localstack: FakeLocalstackHealth, status: int, body: bytes, healthy: bool
 ) -> None:
     test = service("localstack")["healthcheck"]["test"]
     assert test[0] == "CMD-SHELL"
     command, count = re.subn(
-        r"http://localhost:4566/", f"http://127.0.0.1:{fake_localstack.port}/", test[1]
+        r"http://localhost:4566/",
+        f"http://127.0.0.1:{fake_localstack.port}/",
+        test[1].replace("$$", "$"),  # compose's own unescaping
     )
     assert count == 1, "the healthcheck should ask localstack's own port once"
     fake_localstack.status = status
