@@ -101,6 +101,7 @@ def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
                 "max_receive_count": int(values.get("SQS_MAX_RECEIVE_COUNT", "5")),
                 "visibility_timeout": int(values["SQS_VISIBILITY_TIMEOUT"]),
             },
+            topics={"file": values.get("TOPICS_FILE")},
             consumer={
                 "idempotency_store": values.get("CONSUMER_IDEMPOTENCY_STORE", "memory"),
                 "idempotency_table": values.get("CONSUMER_IDEMPOTENCY_TABLE", "sqs-idempotency"),
