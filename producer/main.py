@@ -9,8 +9,9 @@ from fastapi import FastAPI
 
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
-from producer.routes import admin, health, messages
+from producer.routes import admin, feed, health, messages, status
 from producer.sender import make_sender
+from producer.tracking import Tracking
 from shared.settings import Settings, get_settings
 from shared.sqs import SqsQueue
 
@@ -24,6 +25,8 @@ answer), `413` larger than the queue accepts, `503` SQS unavailable (retry after
 
 Concurrent requests share SendMessageBatch calls: each still gets its own MessageId.
 `POST /messages/batch` takes up to a hundred messages at once, with a result per message.
+
+`GET /messages/{id}` says how far a message got; the WebSocket at `/feed` streams it live.
 """
 
 
@@ -36,13 +39,17 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
         app.state.settings = settings
         app.state.queue = queue or SqsQueue.from_settings(settings)
         app.state.sender = make_sender(app.state.queue, settings.producer)
+        app.state.tracking = Tracking.start(settings, app.state.queue)
         yield
         await app.state.sender.close()  # nothing accepted is left unsent
+        await app.state.tracking.stop()
 
     app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, settings.producer.retry_after_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
     app.include_router(messages.router)
+    app.include_router(status.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(feed.router)
     return app
