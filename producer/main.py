@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
-from producer.routes import admin, feed, health, messages, status
+from producer.routes import admin, dashboard, feed, health, messages, status
 from producer.sender import make_sender
 from producer.tracking import Tracking
 from shared.settings import Settings, get_settings
@@ -26,7 +27,8 @@ answer), `413` larger than the queue accepts, `503` SQS unavailable (retry after
 Concurrent requests share SendMessageBatch calls: each still gets its own MessageId.
 `POST /messages/batch` takes up to a hundred messages at once, with a result per message.
 
-`GET /messages/{id}` says how far a message got; the WebSocket at `/feed` streams it live.
+`GET /messages/{id}` says how far a message got; the dashboard at `/` shows it all live,
+over the WebSocket at `/feed`.
 """
 
 
@@ -52,4 +54,6 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     app.include_router(health.router)
     app.include_router(admin.router)
     app.include_router(feed.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
