@@ -47,6 +47,7 @@ export class Feed {
     this.seen = 0;
     this.latest = null;
     this.summaryTimer = null;
+    this.summaryStale = false;
     pauseButton.addEventListener("click", () => this.togglePause());
   }
 
@@ -86,12 +87,17 @@ export class Feed {
   }
 
   scheduleSummary() {
-    // Screen readers hear a summary now and then, not every event.
-    if (this.summaryTimer !== null) return;
+    // Screen readers hear a summary at once, then at most every two seconds, not every event.
+    if (this.summaryTimer !== null) {
+      this.summaryStale = true;
+      return;
+    }
+    this.describe();
     this.summaryTimer = setTimeout(() => {
       this.summaryTimer = null;
-      this.describe();
+      if (this.summaryStale) this.scheduleSummary();
     }, SUMMARY_EVERY_MS);
+    this.summaryStale = false;
   }
 
   describe() {
