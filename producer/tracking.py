@@ -43,6 +43,8 @@ class Tracker:
 
 @dataclass
 class Tracking:
+    """One app's status tracking: what routes record into, and the loops that feed it."""
+
     tracker: Tracker
     reader: EventsReader | None = None
     stats: QueueStats | None = None

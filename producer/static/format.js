@@ -39,6 +39,14 @@ export function count(value) {
   return Number(value || 0).toLocaleString();
 }
 
+const COMPACT = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+
+export function compact(value) {
+  // Big totals as 15.9K, so they fit their box; the exact figure goes in a tooltip.
+  const number = Number(value || 0);
+  return number < 10000 ? number.toLocaleString() : COMPACT.format(number);
+}
+
 export function badge(stage) {
   return el("span", { className: `badge ${stage}`, text: stage });
 }

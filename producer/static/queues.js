@@ -1,15 +1,23 @@
 // Queue depths from stats frames, and the dead-letter redrive (an admin endpoint).
 
-import { apiUrl, clock, count, readProblem } from "./format.js";
+import { apiUrl, clock, compact, count, readProblem } from "./format.js";
 
 const byId = (id) => document.getElementById(id);
 
+function showFeedHealth(stats) {
+  const reader = stats.events_reader;
+  byId("events-read").textContent = reader ? count(reader.events) : "off: no events queue";
+  byId("events-malformed").textContent = reader ? count(reader.malformed) : "–";
+  byId("pages").textContent = `${count(stats.clients)}, ${count(stats.dropped_clients)}`;
+}
+
 export function showDepths(stats) {
+  showFeedHealth(stats);
   const queue = stats.queue;
   const dlq = stats.dlq;
-  byId("depth-visible").textContent = queue ? count(queue.visible) : "–";
-  byId("depth-in-flight").textContent = queue ? count(queue.in_flight) : "–";
-  byId("depth-dlq").textContent = dlq ? count(dlq.visible) : "–";
+  byId("depth-visible").textContent = queue ? compact(queue.visible) : "–";
+  byId("depth-in-flight").textContent = queue ? compact(queue.in_flight) : "–";
+  byId("depth-dlq").textContent = dlq ? compact(dlq.visible) : "–";
   const note = byId("depth-note");
   note.classList.toggle("error-text", Boolean(stats.error));
   if (stats.error) {
