@@ -61,6 +61,7 @@ class NoopQueue(SqsQueue):
 def main() -> None:
     """Serve like `python -m producer` does, from the same environment variables."""
     settings = get_settings()
+    settings.sqs.events_queue_name = None  # no status events to read without a network
     serve(create_app(settings, queue=NoopQueue(settings.sqs.queue_name)), settings)
 
 

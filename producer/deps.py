@@ -6,10 +6,14 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from producer.feed import FeedHub
 from producer.publishers import TopicPublishers
 from producer.sender import Sender
+from producer.status import StatusStore
+from producer.tracking import Tracker, Tracking
 from shared.settings import Settings
 from shared.sqs import SqsQueue
 
@@ -32,6 +36,24 @@ def get_sender(request: Request) -> Sender:
 def get_publishers(request: Request) -> TopicPublishers:
     publishers: TopicPublishers = request.app.state.publishers
     return publishers
+
+
+def get_tracking(connection: HTTPConnection) -> Tracking:
+    """From a request or a WebSocket alike: the feed is served over both."""
+    tracking: Tracking = connection.app.state.tracking
+    return tracking
+
+
+def get_tracker(connection: HTTPConnection) -> Tracker:
+    return get_tracking(connection).tracker
+
+
+def get_hub(connection: HTTPConnection) -> FeedHub:
+    return get_tracking(connection).hub
+
+
+def get_status_store(connection: HTTPConnection) -> StatusStore:
+    return get_tracking(connection).store
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -74,6 +96,9 @@ QueueDep = Annotated[SqsQueue, Depends(get_queue)]
 SenderDep = Annotated[Sender, Depends(get_sender)]
 PublishersDep = Annotated[TopicPublishers, Depends(get_publishers)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+TrackerDep = Annotated[Tracker, Depends(get_tracker)]
+HubDep = Annotated[FeedHub, Depends(get_hub)]
+StatusStoreDep = Annotated[StatusStore, Depends(get_status_store)]
 CorrelationIdHeader = Annotated[
     str | None, Header(alias="X-Correlation-ID", min_length=1, max_length=256)
 ]

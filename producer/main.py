@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
 from producer.publishers import TopicPublishers
-from producer.routes import admin, health, messages, topics
+from producer.routes import admin, dashboard, feed, health, messages, status, topics
 from producer.sender import make_sender
+from producer.tracking import Tracking
 from shared.settings import Settings, get_settings
 from shared.sqs import SqsQueue
 from shared.topics import load_topics
@@ -30,6 +32,8 @@ Concurrent requests share SendMessageBatch calls: each still gets its own Messag
 `POST /topics/{topic}/messages` publishes the same message to an SNS topic declared in
 `TOPICS_FILE`; SNS delivers it to every subscribed queue whose filter matches.
 `GET /topics` lists the topics, their queues and filters.
+`GET /messages/{id}` says how far a message got; the dashboard at `/` shows it all live,
+over the WebSocket at `/feed`.
 """
 
 
@@ -47,15 +51,21 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
         app.state.queue = queue or SqsQueue.from_settings(settings)
         app.state.sender = make_sender(app.state.queue, settings.producer)
         app.state.publishers = TopicPublishers.build(declared, settings)
+        app.state.tracking = Tracking.start(settings, app.state.queue)
         yield
         await app.state.sender.close()  # nothing accepted is left unsent
         await app.state.publishers.close()
+        await app.state.tracking.stop()
 
     app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app, settings.producer.retry_after_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
     app.include_router(messages.router)
     app.include_router(topics.router)
+    app.include_router(status.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(feed.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app

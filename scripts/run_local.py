@@ -154,6 +154,7 @@ def banner(args: argparse.Namespace, env: dict[str, str]) -> str:
     return f"""
   local SQS (moto)  http://{args.host}:{args.sqs_port}
   producer          {producer}   (API docs: {producer}/docs)
+  dashboard         {producer}/
   consumer status   http://{args.host}:{args.consumer_port}/healthz  and  /metrics
 
   Try:

@@ -103,6 +103,27 @@ class ProducerSettings(BaseModel):
         default=None,
         description="Bearer token for the /admin endpoints; unset disables them.",
     )
+    status_capacity: int = Field(
+        default=10_000,
+        ge=1,
+        le=10_000_000,
+        description="Messages whose status GET /messages/{id} remembers; least recent go first.",
+    )
+    stats_interval_seconds: float = Field(
+        default=2.0,
+        ge=0.1,
+        le=300,
+        description="How often queue depths are read for the dashboard while a page is open.",
+    )
+    feed_recent_events: int = Field(
+        default=200, ge=0, le=10_000, description="Recent events a newly opened page is sent."
+    )
+    feed_client_buffer: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Frames waiting for one WebSocket client before it is dropped as too slow.",
+    )
 
 
 class ConsumerSettings(BaseModel):

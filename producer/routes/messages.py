@@ -9,7 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from producer.deps import CorrelationIdHeader, QueueDep, SenderDep, SettingsDep, require_json
+from producer.deps import (
+    CorrelationIdHeader,
+    QueueDep,
+    SenderDep,
+    SettingsDep,
+    TrackerDep,
+    require_json,
+)
 from producer.schemas import (
     BatchAccepted,
     BatchIn,
@@ -60,6 +67,7 @@ async def send_message(
     message: Annotated[MessageIn, Body(openapi_examples=EXAMPLES)],
     queue: QueueDep,
     sender: SenderDep,
+    tracker: TrackerDep,
     response: Response,
     correlation_id: CorrelationIdHeader = None,
 ) -> MessageAccepted:
@@ -76,6 +84,7 @@ async def send_message(
         deduplication_id=message.deduplication_id,
     )
     result = await sender.send(outgoing)
+    tracker.accepted(envelope, queue.name)
     response.headers["X-Correlation-ID"] = envelope.correlation_id
     return MessageAccepted(
         id=envelope.id, message_id=result.message_id, correlation_id=envelope.correlation_id
@@ -98,6 +107,7 @@ async def send_messages(
     batch: BatchIn,
     queue: QueueDep,
     settings: SettingsDep,
+    tracker: TrackerDep,
     response: Response,
     correlation_id: CorrelationIdHeader = None,
 ) -> BatchAccepted:
@@ -140,6 +150,9 @@ async def send_messages(
     for index, entry in outgoing.items():
         items[index] = _item(index, envelopes[index], results.get(entry.id))
     ordered = [items[index] for index in range(len(envelopes))]
+    for item, envelope in zip(ordered, envelopes, strict=True):
+        if item.status == status.HTTP_202_ACCEPTED:
+            tracker.accepted(envelope, queue.name)
     accepted = sum(item.status == status.HTTP_202_ACCEPTED for item in ordered)
     if accepted < len(ordered):
         response.status_code = status.HTTP_207_MULTI_STATUS

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from producer.deps import CorrelationIdHeader, PublishersDep, require_json
+from producer.deps import CorrelationIdHeader, PublishersDep, TrackerDep, require_json
 from producer.publishers import Publisher, TopicPublishers
 from producer.schemas import (
     MessageIn,
@@ -68,6 +68,7 @@ async def publish_message(
     topic: str,
     message: Annotated[MessageIn, Body(openapi_examples=EXAMPLES)],
     publishers: PublishersDep,
+    tracker: TrackerDep,
     response: Response,
     correlation_id: CorrelationIdHeader = None,
 ) -> TopicMessageAccepted:
@@ -83,6 +84,7 @@ async def publish_message(
         deduplication_id=_deduplication_id(message, publisher, envelope),
     )
     result = await publisher.sender.send(outgoing)
+    tracker.accepted(envelope, queue=topic, topic=topic)  # the queues are SNS's choice
     response.headers["X-Correlation-ID"] = envelope.correlation_id
     return TopicMessageAccepted(
         id=envelope.id,

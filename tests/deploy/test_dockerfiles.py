@@ -318,11 +318,12 @@ def test_runtime_copies_only_the_venv_and_the_code_it_runs(package: str) -> None
 
 def test_dockerignore_keeps_local_state_out() -> None:
     patterns = dockerignore_patterns()
-    for path in (".venv", ".git", "tests", "test-artifacts", ".mypy_cache", ".pytest_cache"):
+    local = (".venv", ".git", "tests", "test-artifacts", "docs", ".mypy_cache", ".pytest_cache")
+    for path in local:
         assert ignored(path, patterns), path
     assert ignored("shared/__pycache__", patterns)
     assert ignored("consumer/__pycache__/worker.cpython-311.pyc", patterns)
-    for path in ("pyproject.toml", "uv.lock", "README.md", "shared/settings.py"):
+    for path in ("pyproject.toml", "uv.lock", "README.md", "shared/settings.py", "producer/static"):
         assert not ignored(path, patterns), path
 
 

@@ -246,3 +246,11 @@ def test_a_bad_topics_file_stops_the_app_from_being_built(tmp_path: Path) -> Non
     )
     with pytest.raises(TopicsConfigError, match=r"topic 'pay\.fifo': queue 'x'"):
         create_app(settings)
+
+
+def test_a_published_message_has_a_status_at_once(client: TestClient) -> None:
+    answer = client.post("/topics/orders/messages", json=ORDER)
+    assert answer.status_code == 202, answer.text
+    status = client.get(f"/messages/{answer.json()['id']}").json()
+    assert status["stage"] == "accepted"
+    assert status["queue"] == "orders"

@@ -1,0 +1,76 @@
+"""The live feed over a WebSocket: a hello frame, then events and queue figures as they come.
+
+Each connection runs two tasks: one sends what the hub queued for it, the other notices
+the browser leaving. A client the hub dropped for being slow is closed with 1013 (try
+again later); its page reconnects and starts over from a fresh hello.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+
+from producer.deps import HubDep
+from producer.feed import Subscriber
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_SECONDS = 10.0
+"""A browser that takes longer than this to take one frame is treated as gone."""
+CLOSE_CODES = {
+    "slow": (status.WS_1013_TRY_AGAIN_LATER, "too slow for the live feed; reconnect"),
+    "shutdown": (status.WS_1001_GOING_AWAY, "producer shutting down"),
+}
+
+router = APIRouter(tags=["feed"])
+
+
+@router.websocket("/feed")
+async def feed(websocket: WebSocket, hub: HubDep) -> None:
+    """JSON frames: `hello` (recent events, totals, rates), then `event` and `stats` frames."""
+    await websocket.accept()
+    hello = hub.hello()  # taken with the subscription, no await between: nothing missed twice
+    subscriber = hub.subscribe()
+    try:
+        await asyncio.wait_for(
+            websocket.send_text(json.dumps(hello, separators=(",", ":"))), SEND_TIMEOUT_SECONDS
+        )
+        await _serve(websocket, subscriber)
+    except (WebSocketDisconnect, TimeoutError, RuntimeError) as exc:
+        log.debug("feed client gone: %r", exc)
+    finally:
+        hub.unsubscribe(subscriber)
+
+
+async def _serve(websocket: WebSocket, subscriber: Subscriber) -> None:
+    pump = asyncio.create_task(_pump(websocket, subscriber))
+    listen = asyncio.create_task(_listen(websocket))
+    try:
+        done, _ = await asyncio.wait({pump, listen}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # No await here: a cancellation from outside (the server closing) must pass through
+        # untouched, and the cancelled tasks end on their own.
+        pump.cancel()
+        listen.cancel()
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("feed client gone: %r", task.exception())
+    if subscriber.closed and listen not in done:
+        code, reason = CLOSE_CODES[subscriber.closed]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(websocket.close(code, reason), SEND_TIMEOUT_SECONDS)
+
+
+async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while (text := await subscriber.next()) is not None:
+        await asyncio.wait_for(websocket.send_text(text), SEND_TIMEOUT_SECONDS)
+
+
+async def _listen(websocket: WebSocket) -> None:
+    """Read and ignore what the page sends, until it leaves."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass

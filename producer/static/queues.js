@@ -1,0 +1,80 @@
+// Queue depths from stats frames, and the dead-letter redrive (an admin endpoint).
+
+import { apiUrl, clock, compact, count, readProblem } from "./format.js";
+
+const byId = (id) => document.getElementById(id);
+
+function showFeedHealth(stats) {
+  const reader = stats.events_reader;
+  byId("events-read").textContent = reader ? count(reader.events) : "off: no events queue";
+  byId("events-malformed").textContent = reader ? count(reader.malformed) : "–";
+  byId("pages").textContent = `${count(stats.clients)}, ${count(stats.dropped_clients)}`;
+}
+
+export function showDepths(stats) {
+  showFeedHealth(stats);
+  const queue = stats.queue;
+  const dlq = stats.dlq;
+  byId("depth-visible").textContent = queue ? compact(queue.visible) : "–";
+  byId("depth-in-flight").textContent = queue ? compact(queue.in_flight) : "–";
+  byId("depth-dlq").textContent = dlq ? compact(dlq.visible) : "–";
+  const note = byId("depth-note");
+  note.classList.toggle("error-text", Boolean(stats.error));
+  if (stats.error) {
+    note.textContent = `Could not read: ${stats.error}`;
+    return;
+  }
+  const held = dlq && dlq.in_flight ? `; ${count(dlq.in_flight)} dead letters being read` : "";
+  note.textContent = `${queue.name} and ${dlq.name}, as of ${clock(stats.at)}${held}.`;
+}
+
+function outcome(result) {
+  if (result.method === "native") {
+    return "SQS started moving the dead letters back to the queue; they return over the next moments.";
+  }
+  const failed = result.failed ? `, ${count(result.failed)} could not be sent and stay` : "";
+  const stopped = result.stopped === "empty" ? "The dead-letter queue is empty." : `Stopped: ${result.stopped}.`;
+  return `Moved ${count(result.moved)} messages back to the queue${failed}. ${stopped}`;
+}
+
+const REFUSALS = {
+  401: "The admin token was not accepted. Use the value of the producer's PRODUCER_ADMIN_TOKEN.",
+  403: "Admin endpoints are switched off on this producer: start it with PRODUCER_ADMIN_TOKEN set.",
+};
+
+export function setupRedrive() {
+  const form = byId("redrive-form");
+  const token = byId("token");
+  const button = byId("redrive-button");
+  const result = byId("redrive-result");
+
+  function say(text, ok) {
+    result.replaceChildren(Object.assign(document.createElement("span"), { className: ok ? "ok" : "bad", textContent: text }));
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!token.value.trim()) {
+      token.setAttribute("aria-invalid", "true");
+      say("Enter the admin token first.", false);
+      token.focus();
+      return;
+    }
+    token.removeAttribute("aria-invalid");
+    button.disabled = true;
+    say("Redriving…", true);
+    try {
+      const response = await fetch(apiUrl("admin/dlq/redrive"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token.value.trim()}` },
+        body: "{}",
+      });
+      if (response.ok) say(outcome(await response.json()), true);
+      else say(REFUSALS[response.status] || `Redrive failed: ${await readProblem(response)}`, false);
+    } catch (error) {
+      say(`The producer did not answer: ${error.message}`, false);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -1,0 +1,156 @@
+"""The events reader against moto: packed bodies reach the store and the feed, bad ones go."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from uuid import uuid4
+
+import pytest
+
+from producer.events_reader import EventsReader, backoff
+from producer.feed import FeedHub
+from producer.status import StatusStore
+from producer.tracking import Tracker
+from shared.bootstrap import ensure_resources
+from shared.events import EVENT_LIST, Stage, StatusEvent
+from shared.settings import Settings
+from shared.sqs import SqsQueue
+from tests.producer.events import event
+
+
+@pytest.fixture
+def events_queue(settings: Settings, mocked_aws: None) -> SqsQueue:
+    ensure_resources(settings)
+    name = settings.sqs.events_queue_name
+    assert name
+    return SqsQueue.from_settings(settings, queue_name=name)
+
+
+@pytest.fixture
+def tracker() -> Tracker:
+    return Tracker(StatusStore(100), FeedHub())
+
+
+def send_body(queue: SqsQueue, body: str) -> None:
+    queue.client.send_message(QueueUrl=queue.url, MessageBody=body)
+
+
+def pack(events: list[StatusEvent]) -> str:
+    return EVENT_LIST.dump_json(events).decode()
+
+
+def left_in(queue: SqsQueue) -> int:
+    values = queue.attributes(
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"
+    )
+    return sum(int(value) for value in values.values())
+
+
+def test_packed_bodies_reach_the_store_and_the_feed_and_are_deleted(
+    events_queue: SqsQueue, tracker: Tracker
+) -> None:
+    first, second = uuid4(), uuid4()
+    send_body(
+        events_queue,
+        pack([event(Stage.RECEIVED, 1, id=first), event(Stage.PROCESSING, 1.1, id=first)]),
+    )
+    send_body(
+        events_queue,
+        pack(
+            [
+                event(Stage.DONE, 2, id=first, latency_ms=2000.0),
+                event(Stage.RECEIVED, 2, id=second),
+                event(Stage.FAILED, 3, id=second, error="boom"),
+            ]
+        ),
+    )
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
+    received = asyncio.run(reader.poll_once())
+
+    assert received == 2
+    assert (reader.counts.bodies, reader.counts.events, reader.counts.malformed) == (2, 5, 0)
+    done, failed = tracker.store.get(first), tracker.store.get(second)
+    assert done is not None
+    assert failed is not None
+    assert (done.stage, done.latency_ms) == (Stage.DONE, 2000.0)
+    assert (failed.stage, failed.error) == (Stage.FAILED, "boom")
+    assert tracker.hub.totals()["done"] == 1
+    assert tracker.hub.totals()["received"] == 2
+    assert left_in(events_queue) == 0
+
+
+def test_a_malformed_body_is_counted_logged_and_deleted(
+    events_queue: SqsQueue, tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = event(Stage.DONE)
+    send_body(events_queue, "{not json")
+    send_body(events_queue, '[{"id": "not-a-uuid", "stage": "done"}]')
+    send_body(events_queue, pack([good]))
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
+    with caplog.at_level(logging.WARNING, logger="producer.events_reader"):
+        assert asyncio.run(reader.poll_once()) == 3
+
+    assert reader.counts.malformed == 2
+    assert tracker.store.get(good.id) is not None
+    assert "{not json" in caplog.text
+    assert left_in(events_queue) == 0
+
+
+def test_a_repeated_body_is_not_counted_twice(events_queue: SqsQueue, tracker: Tracker) -> None:
+    body = pack([event(Stage.DONE)])
+    send_body(events_queue, body)
+    send_body(events_queue, body)  # the events queue delivers at least once too
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
+    asyncio.run(reader.poll_once())
+    assert tracker.hub.totals()["done"] == 1
+
+
+def test_the_loop_survives_sqs_errors_and_stops_when_asked(
+    settings: Settings, mocked_aws: None, tracker: Tracker
+) -> None:
+    missing = SqsQueue.from_settings(settings, queue_name="no-such-queue")
+    reader = EventsReader(missing, tracker.record, wait_seconds=0, backoff_max_seconds=0.02)
+
+    async def main() -> None:
+        task = asyncio.create_task(reader.run())
+        for _ in range(200):
+            if reader.counts.errors >= 3:
+                break
+            await asyncio.sleep(0.02)
+        assert not task.done()
+        reader.stop()
+        await asyncio.wait_for(task, 2)
+
+    asyncio.run(main())
+    assert reader.counts.errors >= 3
+
+
+def test_the_loop_hands_over_what_arrives_while_it_runs(
+    events_queue: SqsQueue, tracker: Tracker
+) -> None:
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=1)
+    done = event(Stage.DONE)
+
+    async def main() -> None:
+        task = asyncio.create_task(reader.run())
+        await asyncio.to_thread(send_body, events_queue, pack([done]))
+        for _ in range(100):
+            if tracker.store.get(done.id):
+                break
+            await asyncio.sleep(0.05)
+        reader.stop()
+        await asyncio.wait_for(task, 3)  # at most one poll of 1 s left to finish
+
+    asyncio.run(main())
+    assert tracker.store.get(done.id) is not None
+
+
+@pytest.mark.parametrize("failures", [1, 2, 5, 30])
+def test_backoff_doubles_up_to_the_cap_with_jitter(failures: int) -> None:
+    rng = random.Random(failures)
+    ceiling = min(4.0, 0.5 * 2 ** (failures - 1))
+    delays = {backoff(failures, 4.0, rng) for _ in range(20)}
+    assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+    assert len(delays) > 1  # jittered, so readers restarted together spread out
