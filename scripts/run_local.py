@@ -1,8 +1,9 @@
 """Run the whole system on one machine, no Docker, no AWS account: `make run`.
 
 Starts moto's server as a local SQS (and SNS) endpoint on localstack's port, creates the
-queues (and the topics of `TOPICS_FILE`, when set), then the producer and the consumer,
-each a real process with its output prefixed.
+queues and the topics of `TOPICS_FILE` (`topics.example.toml` unless set; empty for none),
+then the producer and one consumer for the main queue and every subscribed queue, each a
+real process with its output prefixed.
 Ctrl-C (or SIGTERM) stops them in order, producer first and the endpoint last, so the
 consumer can still acknowledge what it finishes. Any process that dies takes the rest down.
 """
@@ -24,7 +25,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.settings import Settings, SqsSettings
+from shared.topics import load_topics
+
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_TOPICS = ROOT / "topics.example.toml"
 QUIET_MOTO = (
     "import logging, sys; from moto.server import main; "
     "logging.getLogger('werkzeug').setLevel(logging.WARNING); main(sys.argv[1:])"
@@ -136,9 +141,23 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
     )
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
-    if env.get("TOPICS_FILE"):  # the children run in the repository root, not here
-        env["TOPICS_FILE"] = str(Path(env["TOPICS_FILE"]).resolve())
+    # The example topics unless told otherwise (TOPICS_FILE= turns them off); the children
+    # run in the repository root, not here, so the path is made absolute.
+    topics_file = env.get("TOPICS_FILE", str(EXAMPLE_TOPICS))
+    env["TOPICS_FILE"] = str(Path(topics_file).resolve()) if topics_file else ""
+    if "CONSUMER_QUEUES" not in env:
+        env["CONSUMER_QUEUES"] = ",".join(consumed_queues(env))
     return env
+
+
+def consumed_queues(env: dict[str, str]) -> list[str]:
+    """The main queue and every queue subscribed to a declared topic: one consumer for all."""
+    main = env.get("SQS_QUEUE_NAME", SqsSettings().queue_name)
+    if not env["TOPICS_FILE"]:
+        return [main]
+    declared = load_topics(Settings(_env_file=None, topics={"file": env["TOPICS_FILE"]}))
+    subscribed = [s.queue for topic in declared.topics for s in topic.subscriptions]
+    return list(dict.fromkeys([main, *subscribed]))
 
 
 def banner(args: argparse.Namespace, env: dict[str, str]) -> str:
