@@ -69,6 +69,10 @@ def service_env(base: Mapping[str, str], settings: Settings, record: Path) -> di
             "SQS_ENDPOINT_URL": str(sqs.endpoint_url).rstrip("/"),
             "SQS_QUEUE_NAME": sqs.queue_name,
             "SQS_DLQ_NAME": sqs.dlq_name,
+            # Status events cost a fixed few requests a second (one packed send per 250 ms,
+            # the producer's poll and delete), whatever the message rate: off here, so that
+            # requests per message measure the messages' own path.
+            "SQS_EVENTS_QUEUE_NAME": "",
             "SQS_WAIT_TIME_SECONDS": str(sqs.wait_time_seconds),
             "CONSUMER_HANDLERS": "bench.handlers",
             RECORD_ENV: str(record),

@@ -33,6 +33,10 @@ from shared.sqs import ReceivedMessage, SqsQueue
 
 log = logging.getLogger(__name__)
 
+SHORT_POLL_PAUSE_SECONDS = 0.05
+"""With short polling (SQS_WAIT_TIME_SECONDS=0) an empty receive returns at once: pause
+briefly rather than spin on SQS and starve the threads settling what was handled."""
+
 
 class Worker:
     """Polls one queue until stopped; `run(until_empty=True)` drains it and returns (tests)."""
@@ -170,6 +174,8 @@ class Worker:
                 self.dispatch(messages, pool)
             elif until_empty and self.heartbeat.held == 0:
                 break  # nothing running and nothing waiting to be settled
+            elif sqs.wait_time_seconds == 0:
+                self._stopping.wait(SHORT_POLL_PAUSE_SECONDS)  # no long poll to wait in
 
     def dispatch(self, messages: Sequence[ReceivedMessage], pool: ThreadPoolExecutor) -> None:
         """Start a handler for each message; what arrives after a stop goes straight back.

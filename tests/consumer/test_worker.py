@@ -10,9 +10,10 @@ from pydantic import BaseModel
 
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry, PermanentError
-from consumer.worker import Worker
+from consumer.worker import SHORT_POLL_PAUSE_SECONDS, Worker
 from shared.bootstrap import QueuePair, ensure_queues
 from shared.models import Envelope
+from shared.settings import Settings
 from shared.sqs import ReceivedMessage, SqsQueue
 from tests.conftest import make_settings
 from tests.consumer.conftest import counter, send
@@ -339,3 +340,24 @@ def test_dead_letters_go_to_the_queue_its_redrive_policy_names(
     queue.client.send_message(QueueUrl=queue.url, MessageBody="not an envelope")
     worker.run(until_empty=True)
     assert [m["Body"] for m in dead_letters(queues.dlq_url)] == ["not an envelope"]
+
+
+def test_short_polling_an_empty_queue_pauses_between_receives(
+    queue: SqsQueue, registry: HandlerRegistry, settings: Settings
+) -> None:
+    worker = Worker(queue, registry, settings, Metrics())  # SQS_WAIT_TIME_SECONDS=0
+    calls: list[float] = []
+    original = queue.receive
+
+    def counting(*, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+        calls.append(time.monotonic())
+        return original(max_messages=max_messages, wait_time_seconds=wait_time_seconds)
+
+    queue.receive = counting  # type: ignore[method-assign]
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    time.sleep(0.5)
+    worker.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert 1 <= len(calls) <= 0.5 / SHORT_POLL_PAUSE_SECONDS + 2  # not hundreds
