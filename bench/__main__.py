@@ -12,6 +12,7 @@ import contextlib
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,7 +22,7 @@ from bench.ceiling import measure_ceiling
 from bench.endpoint import Endpoint, fresh_queues, probe_round_trip, start_moto
 from bench.environment import child_env, use_own_env
 from bench.localstack import LocalstackUnavailableError, start_localstack
-from bench.processes import HOST
+from bench.processes import HOST, cpu_seconds, machine_cpu
 from bench.proxy import start_proxy
 from bench.report import render_markdown, render_text
 from bench.results import Config, Measurement, TargetRun
@@ -81,11 +82,28 @@ def make_config(args: argparse.Namespace, env: dict[str, str]) -> Config:
     )
 
 
-def _keep(run: TargetRun, m: Measurement) -> None:
+@dataclass(frozen=True)
+class CpuMark:
+    """CPU counters at a measurement's start: the endpoint's own and the whole machine's."""
+
+    endpoint: float
+    machine: tuple[float, float]
+
+    @classmethod
+    def now(cls, run: TargetRun) -> CpuMark:
+        return cls(cpu_seconds(run.endpoint_pid), machine_cpu())
+
+
+def _keep(run: TargetRun, m: Measurement, start: CpuMark) -> None:
     run.measurements[m.key] = m
+    run.endpoint_cpu[m.key] = cpu_seconds(run.endpoint_pid) - start.endpoint
+    busy, total = machine_cpu()
+    run.machine_busy[m.key] = (busy - start.machine[0]) / max(total - start.machine[1], 1)
     print(
         f"   {m.key}: {m.rate:8.0f} msg/s  {m.requests_per_message:6.3f} SQS req/msg"
-        f"  p50 {m.latency_ms(50):7.1f} ms  lost {m.errors}   ({m.label})",
+        f"  p50 {m.latency_ms(50):7.1f} ms  lost {m.errors}  CPU: endpoint"
+        f" {run.endpoint_busy(m.key):4.0%} of a core, machine {run.machine_busy[m.key]:4.0%}"
+        f"   ({m.label})",
         flush=True,
     )
 
@@ -93,9 +111,11 @@ def _keep(run: TargetRun, m: Measurement) -> None:
 def measure_baselines(run: TargetRun, sqs_url: str, config: Config) -> None:
     for key, measure in (("a", measure_naive), ("b", measure_batched)):
         with fresh_queues(sqs_url, key, config.wait_seconds) as settings:
+            cpu = CpuMark.now(run)
             _keep(
                 run,
                 measure(settings, messages=config.messages, cap=config.cap, timeout=config.timeout),
+                cpu,
             )
 
 
@@ -107,6 +127,7 @@ def measure_this_system(
         fresh_queues(sqs_url, "c", config.wait_seconds) as settings,
         running_system(env, settings, logs) as system,
     ):
+        cpu = CpuMark.now(run)
         _keep(
             run,
             measure_system(
@@ -116,6 +137,7 @@ def measure_this_system(
                 cap=config.cap,
                 timeout=config.timeout,
             ),
+            cpu,
         )
         run.light = measure_light(
             system,
@@ -131,20 +153,30 @@ def measure_this_system(
 
 
 def run_target(
-    name: str, sqs_url: str, config: Config, env: dict[str, str], log_dir: Path, *, delayed: bool
+    endpoint: Endpoint,
+    name: str,
+    sqs_url: str,
+    config: Config,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    delayed: bool,
 ) -> TargetRun:
     """(a), (b), (c) with light load, and (d), each on fresh queues of one endpoint."""
     logs = log_dir / re.sub(r"[^a-z0-9]+", "-", name.lower())
     logs.mkdir(parents=True, exist_ok=True)
     run = TargetRun(name, probe_round_trip(sqs_url, config.wait_seconds), delayed)
+    run.endpoint_pid = endpoint.child.process.pid
     print(f"== {name} ({sqs_url}): one SQS round trip {run.round_trip * 1000:.1f} ms", flush=True)
     measure_baselines(run, sqs_url, config)
     measure_this_system(run, sqs_url, config, env, logs)
+    cpu = CpuMark.now(run)
     _keep(
         run,
         measure_ceiling(
             env, logs, messages=config.messages, clients=config.clients, timeout=config.timeout
         ),
+        cpu,
     )
     return run
 
@@ -157,12 +189,13 @@ def run_endpoint(
     stack: contextlib.ExitStack,
 ) -> list[TargetRun]:
     """The whole set on `endpoint` directly, then again through the delaying proxy."""
-    runs = [run_target(endpoint.name, endpoint.url, config, env, log_dir, delayed=False)]
+    runs = [run_target(endpoint, endpoint.name, endpoint.url, config, env, log_dir, delayed=False)]
     endpoint.reset()
     proxy, port = start_proxy(endpoint.port, config.delay_ms, env, log_dir)
     stack.callback(proxy.stop)
     name = f"{endpoint.name} +{config.delay_ms:g} ms"
-    runs.append(run_target(name, f"http://{HOST}:{port}", config, env, log_dir, delayed=True))
+    url = f"http://{HOST}:{port}"
+    runs.append(run_target(endpoint, name, url, config, env, log_dir, delayed=True))
     return runs
 
 

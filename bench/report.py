@@ -180,6 +180,13 @@ def _operations(runs: Sequence[TargetRun]) -> list[str]:
                 for op, count in sorted(m.operations.items(), key=lambda item: -item[1])
             ]
             lines.append(f"  {run.name} {CONTENDERS[key][:3]}: " + ", ".join(parts))
+    for run in runs:
+        measured = [key for key in ("a", "b", "c") if key in run.endpoint_cpu]
+        busy = ", ".join(
+            f"{key} {run.endpoint_busy(key):.0%} (machine {run.machine_busy[key]:.0%})"
+            for key in measured
+        )
+        lines.append(f"  {run.name}: endpoint CPU, share of one core (of all cores): {busy}")
     return lines
 
 

@@ -77,6 +77,17 @@ class TargetRun:
     """True for the run through the delaying proxy, which the throughput targets are about."""
     measurements: dict[str, Measurement] = field(default_factory=dict)
     light: LightLoad | None = None
+    endpoint_pid: int | None = None
+    endpoint_cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds the endpoint's process used during each measurement."""
+    machine_busy: dict[str, float] = field(default_factory=dict)
+    """Share of all the machine's cores busy during each measurement."""
+
+    def endpoint_busy(self, key: str) -> float:
+        """The endpoint's CPU over the measurement's wall time: 1.0 is one core, flat out."""
+        m = self.measurements.get(key)
+        cpu = self.endpoint_cpu.get(key, math.nan)
+        return cpu / m.seconds if m is not None and m.seconds > 0 else math.nan
 
     def ratio(self, top: str, bottom: str) -> float:
         """Throughput of `top` over that of `bottom`."""
