@@ -95,7 +95,9 @@ class Dispatcher:
     def _run_once(
         self, handler: Handler, payload: Any, envelope: Envelope, message: ReceivedMessage
     ) -> Outcome:
-        key = f"{handler.name}:{envelope.id}"
+        # Per queue: a topic fans one envelope out to several subscribed queues, and each
+        # subscription is its own piece of work; only redeliveries within a queue repeat it.
+        key = f"{self.status.queue_name}:{handler.name}:{envelope.id}"
         hold = max(MIN_CLAIM_SECONDS, self._claim_seconds())
         try:
             claim = self.store.claim(key, hold)

@@ -80,7 +80,15 @@ class _Record:
             return False
         self.first_seen = min(self.first_seen, event.at)
         self.history.append(event)
-        self.history.sort(key=lambda item: (item.at, item.attempt, _RANK[item.stage]))
+        # Clocks differ between processes: the producer's `accepted` goes first whatever its time.
+        self.history.sort(
+            key=lambda item: (
+                item.stage is not Stage.ACCEPTED,
+                item.at,
+                item.attempt,
+                _RANK[item.stage],
+            )
+        )
         del self.history[:-MAX_HISTORY]
         if supersedes(event, self.current):
             self.current = event

@@ -12,6 +12,7 @@ from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.worker import Worker
 from shared.batching import settle_entries
+from shared.bootstrap import ensure_queues
 from shared.models import Envelope
 from shared.settings import Settings
 from shared.sqs import EntryFailure, SqsQueue
@@ -204,7 +205,9 @@ def test_a_crashed_consumers_claim_expires_before_the_redelivery(
         effects.append(str(envelope.id))
 
     envelope = Envelope(type="charge", payload={})
-    store.claim(f"charge:{envelope.id}", hold_seconds=5)  # a consumer died holding this claim
+    store.claim(
+        f"{queue.name}:charge:{envelope.id}", hold_seconds=5
+    )  # a consumer died holding this claim
     queue.send(envelope)
     deadline = time.monotonic() + 12
     while not effects and time.monotonic() < deadline:
@@ -221,8 +224,29 @@ def test_a_long_handler_keeps_its_claim(queue: SqsQueue, registry: HandlerRegist
     @registry.handler("charge", idempotent=True)
     def charge(payload: dict[str, Any], envelope: Envelope) -> None:
         time.sleep(7)  # past the five-second minimum claim, which must be renewed
-        seen.append(store.claim(f"charge:{envelope.id}", hold_seconds=5))
+        seen.append(store.claim(f"{queue.name}:charge:{envelope.id}", hold_seconds=5))
 
     send(queue, "charge")
     worker.run(max_batches=1)
     assert [str(claim) for claim in seen] == ["Claim.IN_PROGRESS"]
+
+
+def test_an_idempotent_handler_runs_once_per_queue_a_topic_fanned_out_to(
+    registry: HandlerRegistry, mocked_aws: None
+) -> None:
+    store = MemoryStore()
+    runs: list[str] = []
+
+    @registry.handler("charge", idempotent=True)
+    def charge(payload: dict[str, Any], envelope: Envelope) -> None:
+        runs.append(str(envelope.id))
+
+    envelope = Envelope(type="charge", payload={})
+    for name in ("billing", "audit"):  # the same envelope, delivered to two subscriptions
+        settings = make_settings(queue_name=name, dlq_name=f"{name}-dlq")
+        ensure_queues(settings)
+        queue = SqsQueue.from_settings(settings)
+        queue.send(envelope)
+        queue.send(envelope)  # and redelivered within each queue
+        Worker(queue, registry, settings, Metrics(), store).run(until_empty=True)
+    assert runs == [str(envelope.id)] * 2

@@ -128,3 +128,11 @@ def test_history_is_bounded_and_keeps_the_latest() -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         StatusStore(0)
+
+
+def test_accepted_leads_the_history_even_when_another_clock_stamped_received_earlier() -> None:
+    store, message = StatusStore(10), uuid4()
+    feed(store, message, (R, 0.0, 1), (A, 0.001, 0), (P, 0.002, 1))  # consumer's clock behind
+    status = store.get(message)
+    assert status is not None
+    assert [entry.stage for entry in status.history] == [A, R, P]
