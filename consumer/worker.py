@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from consumer.registry import HandlerRegistry
 from consumer.retry import Backoff
 from consumer.slots import Slots
 from consumer.status import EventSink, StatusRecorder
+from shared.backoff import error_backoff
 from shared.errors import SqsError
 from shared.settings import Settings
 from shared.sqs import ReceivedMessage, SqsQueue
@@ -163,7 +163,7 @@ class Worker:
             except SqsError as exc:
                 failures += 1
                 self.metrics.receive_errors.inc()
-                delay = self._backoff(failures)
+                delay = error_backoff(failures, self.settings.consumer.error_backoff_max_seconds)
                 log.warning("receive failed (%s); retrying in %.1fs", exc, delay)
                 self._stopping.wait(delay)
                 continue
@@ -251,11 +251,6 @@ class Worker:
     def _mark_receive(self) -> None:
         self._last_receive = time.monotonic()
         self.metrics.last_receive.set_to_current_time()
-
-    def _backoff(self, failures: int) -> float:
-        """Exponential backoff, capped, with jitter so many workers do not retry in step."""
-        ceiling = min(self.settings.consumer.error_backoff_max_seconds, 0.25 * 2.0**failures)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
 
 
 def by_group(messages: Sequence[ReceivedMessage]) -> list[list[ReceivedMessage]]:

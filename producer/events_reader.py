@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from shared.backoff import error_backoff
 from shared.errors import SqsError
 from shared.events import EVENT_LIST, StatusEvent
 from shared.sqs import ReceivedMessage, SqsQueue
@@ -30,7 +31,6 @@ MAX_WAIT_SECONDS = 5
 by a poll abandoned at shutdown come back to the next reader within the visibility timeout."""
 IDLE_PAUSE_SECONDS = 1.0
 """Pause after an empty receive when long polling is off, so the loop does not spin."""
-BACKOFF_BASE_SECONDS = 0.5
 BODY_PREVIEW = 200
 
 EventSink = Callable[[Sequence[StatusEvent]], None]
@@ -61,12 +61,6 @@ async def in_daemon_thread(call: Callable[[], T]) -> T:
 def _unless_cancelled(future: asyncio.Future[T], setter: Callable[[Any], None], value: Any) -> None:
     if not future.done():
         setter(value)
-
-
-def backoff(failures: int, cap: float, rng: random.Random) -> float:
-    """Doubling per failure up to `cap`, the upper half jittered so readers spread out."""
-    ceiling = min(cap, BACKOFF_BASE_SECONDS * 2.0 ** (failures - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 @dataclass
@@ -109,7 +103,7 @@ class EventsReader:
             except SqsError as exc:
                 failures += 1
                 self.counts.errors += 1
-                delay = backoff(failures, self.backoff_max_seconds, self._rng)
+                delay = error_backoff(failures, self.backoff_max_seconds, self._rng)
                 log.warning("events queue %s: %s; next try in %.1fs", self.queue.name, exc, delay)
                 await self._pause(delay)
                 continue
@@ -117,7 +111,7 @@ class EventsReader:
                 failures += 1
                 self.counts.errors += 1
                 log.exception("events queue %s: unexpected error", self.queue.name)
-                await self._pause(backoff(failures, self.backoff_max_seconds, self._rng))
+                await self._pause(error_backoff(failures, self.backoff_max_seconds, self._rng))
                 continue
             failures = 0
             if not received and self.wait_seconds == 0:

@@ -9,10 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from producer.events_reader import EventsReader, backoff
+from producer.events_reader import EventsReader
 from producer.feed import FeedHub
 from producer.status import StatusStore
 from producer.tracking import Tracker
+from shared.backoff import error_backoff
 from shared.bootstrap import ensure_resources
 from shared.events import EVENT_LIST, Stage, StatusEvent
 from shared.settings import Settings
@@ -151,6 +152,6 @@ def test_the_loop_hands_over_what_arrives_while_it_runs(
 def test_backoff_doubles_up_to_the_cap_with_jitter(failures: int) -> None:
     rng = random.Random(failures)
     ceiling = min(4.0, 0.5 * 2 ** (failures - 1))
-    delays = {backoff(failures, 4.0, rng) for _ in range(20)}
+    delays = {error_backoff(failures, 4.0, rng) for _ in range(20)}
     assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
     assert len(delays) > 1  # jittered, so readers restarted together spread out
