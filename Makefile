@@ -3,13 +3,14 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON_FILES := shared producer consumer scripts tests bench
 
-.PHONY: help install run test test-fast lint format bootstrap bench bench-io clean
+.PHONY: help install run test test-fast lint format docs bootstrap bench bench-io clean
 
 help:
 	@echo "make run        local SQS endpoint + queues + producer + consumer (Ctrl-C stops all)"
 	@echo "make test       lint, type-check and the full test suite"
 	@echo "make test-fast  unit tests only (no real processes)"
-	@echo "make lint       ruff and mypy"
+	@echo "make lint       ruff, mypy and the import contracts"
+	@echo "make docs       regenerate docs/architecture.md's layout and docs/envelope.schema.json"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -24,10 +25,16 @@ lint: install
 	$(UV) run --frozen ruff check $(PYTHON_FILES)
 	$(UV) run --frozen ruff format --check $(PYTHON_FILES)
 	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports --no-cache
 
 format: install
 	$(UV) run --frozen ruff format $(PYTHON_FILES)
 	$(UV) run --frozen ruff check --fix $(PYTHON_FILES)
+
+# the generated parts of docs/: the layout tree and the envelope's JSON Schema
+docs: install
+	$(UV) run --frozen python -m scripts.layout --write
+	$(UV) run --frozen python -m shared.messages.schema > docs/envelope.schema.json
 
 test: lint
 	$(UV) run --frozen pytest

@@ -19,15 +19,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bench.baselines import measure_batched, measure_naive
 from bench.ceiling import measure_ceiling
+from bench.cpu import cpu_seconds, machine_cpu
 from bench.endpoint import Endpoint, fresh_queues, probe_round_trip, start_moto
 from bench.environment import child_env, use_own_env
 from bench.localstack import LocalstackUnavailableError, start_localstack
-from bench.processes import HOST, cpu_seconds, machine_cpu
 from bench.proxy import start_proxy
 from bench.report import render_markdown, render_text
 from bench.results import Config, Measurement, TargetRun
 from bench.system import measure_light, measure_system, running_system
-from shared.errors import SqsError
+from scripts.processes import HOST
+from shared.aws import AwsError
 from shared.settings import ProducerSettings
 
 
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         log_dir.mkdir(parents=True, exist_ok=True)
         try:
             runs = run_all(args, config, env, log_dir)
-        except (RuntimeError, SqsError, BotoCoreError, ClientError) as exc:
+        except (RuntimeError, AwsError, BotoCoreError, ClientError) as exc:
             print(f"benchmark failed: {exc}", file=sys.stderr)
             return 1
     markdown = render_markdown(runs)

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter
 
 from bench.results import Measurement
-from shared.aws import build_sqs_client
+from shared.aws.clients import build_client
+from shared.aws.request_metrics import count_requests, requests_counter
 from shared.settings import Settings
-from shared.telemetry import count_requests, requests_counter
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -172,8 +172,8 @@ def measure(
     timeout: float,
 ) -> Measurement:
     """Run `send` and `receive` side by side on the queue `settings` names; count their calls."""
-    sender = build_sqs_client(settings)
-    receiver = build_sqs_client(settings, long_poll=True)
+    sender = build_client("sqs", settings)
+    receiver = build_client("sqs", settings, long_poll=True)
     name = settings.sqs.queue_name
     send_url = sender.get_queue_url(QueueName=name)["QueueUrl"]
     receive_url = receiver.get_queue_url(QueueName=name)["QueueUrl"]

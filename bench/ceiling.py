@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bench.load import post_load
-from bench.processes import HOST, free_port, start, wait_http_ok
 from bench.results import Measurement
+from scripts.processes import HOST, free_port, start, wait_http_ok
 
 STARTUP_SECONDS = 60.0
 

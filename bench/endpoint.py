@@ -17,7 +17,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bench.processes import (
+from scripts.processes import (
     HOST,
     Child,
     free_port,
@@ -26,9 +26,9 @@ from bench.processes import (
     stopped_on_failure,
     wait_http_ok,
 )
-from shared.aws import build_sqs_client
-from shared.bootstrap import ensure_queues
+from shared.aws.clients import build_client
 from shared.settings import Settings
+from shared.topology.resources import ensure_queues
 
 QUIET_MOTO = (
     "import logging, sys; from moto.server import main; "
@@ -85,7 +85,7 @@ def new_queue_name(label: str) -> str:
 def fresh_queues(endpoint_url: str, label: str, wait_seconds: int) -> Iterator[Settings]:
     """A new queue pair for one measurement, deleted when it is over."""
     settings = settings_for(endpoint_url, new_queue_name(label), wait_seconds)
-    client = build_sqs_client(settings)
+    client = build_client("sqs", settings)
     pair = ensure_queues(settings, client)
     try:
         yield settings
@@ -98,7 +98,7 @@ def fresh_queues(endpoint_url: str, label: str, wait_seconds: int) -> Iterator[S
 def probe_round_trip(endpoint_url: str, wait_seconds: int, calls: int = 20) -> float:
     """Median seconds of one SendMessage: the unit "an SQS round trip" is counted in."""
     with fresh_queues(endpoint_url, "rtt", wait_seconds) as settings:
-        client = build_sqs_client(settings)
+        client = build_client("sqs", settings)
         url = client.get_queue_url(QueueName=settings.sqs.queue_name)["QueueUrl"]
         times = []
         for _ in range(calls):

@@ -30,9 +30,9 @@ from bench.endpoint import new_queue_name, probe_round_trip, settings_for, start
 from bench.environment import child_env, use_own_env
 from bench.io_report import Clock, Window, render
 from bench.io_workloads import aio_client, task_round, thread_round, threads_client
-from bench.processes import HOST
 from bench.proxy import start_proxy
-from shared.aws import build_sqs_client
+from scripts.processes import HOST
+from shared.aws.clients import build_client
 
 if TYPE_CHECKING:
     from shared.settings import Settings
@@ -75,7 +75,7 @@ def measure_tasks(settings: Settings, urls: Sequence[str], seconds: float, warmu
 
 def make_queues(settings: Settings, count: int) -> list[str]:
     """One queue per worker; they outlive the run only as long as moto does."""
-    client = build_sqs_client(settings)
+    client = build_client("sqs", settings)
     prefix = new_queue_name("io")
     return [client.create_queue(QueueName=f"{prefix}-{n}")["QueueUrl"] for n in range(count)]
 

@@ -23,8 +23,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.aws import build_sqs_client
-from shared.telemetry import count_requests
+from shared.aws.clients import build_client
+from shared.aws.request_metrics import count_requests
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -49,7 +49,7 @@ BODY = "x" * 100
 MAX_ROUNDS = 100_000
 """Per worker and measurement: a bound on the loop besides its deadline."""
 CLIENT_OPTIONS = ("region_name", "retries", "connect_timeout", "read_timeout", "tcp_keepalive")
-"""What `shared.aws.build_sqs_client` configures; both models' clients get the same values."""
+"""What `shared.aws.build_client` configures; both models' clients get the same values."""
 
 
 class AsyncSqs(Protocol):
@@ -105,7 +105,7 @@ def client_options(settings: Settings, pool: int) -> tuple[str, dict[str, Any]]:
     """Our clients' endpoint and settings, read off a client built the way our services build
     theirs, with a connection pool of `pool` (ours is 32; fewer than the workers would make
     the threads open a new connection per call)."""
-    meta = build_sqs_client(settings).meta
+    meta = build_client("sqs", settings).meta
     options = {name: getattr(meta.config, name) for name in CLIENT_OPTIONS}
     return meta.endpoint_url, {**options, "max_pool_connections": pool}
 

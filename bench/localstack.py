@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bench.endpoint import Endpoint
-from bench.processes import HOST, free_port, http_get, start, stopped_on_failure, wait_until
+from scripts.processes import HOST, free_port, http_get, start, stopped_on_failure, wait_until
 
 PACKAGES = [
     "localstack-core[runtime]==2026.3.0",

@@ -16,8 +16,8 @@ import boto3
 
 from producer.__main__ import serve
 from producer.main import create_app
+from shared.aws import BatchSendResult, OutgoingMessage, SendResult, SqsQueue
 from shared.settings import get_settings
-from shared.sqs import BatchSendResult, OutgoingMessage, SendResult, SqsQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

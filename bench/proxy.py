@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
-from bench.processes import Child, free_port, port_open, start, stopped_on_failure, wait_until
+from scripts.processes import Child, free_port, port_open, start, stopped_on_failure, wait_until
 
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 30.0

@@ -1,5 +1,5 @@
-"""Turning measurements into the aligned text table, the README's markdown table and the
-verdict on each of the issue's targets."""
+"""Turning measurements into the aligned text table, the markdown table of docs/benchmark.md and the
+verdict on each of the targets."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def _markdown(header: list[str], rows: list[list[str]], left: int) -> str:
 
 
 def verdicts(runs: Sequence[TargetRun], config: Config) -> list[Verdict]:
-    """The issue's targets, each against the run it is about."""
+    """The targets, each against the run it is about."""
     found: list[Verdict] = []
     for run in runs:
         c = run.measurements.get("c")

@@ -17,9 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.handlers import RECORD_ENV
 from bench.load import post_load, post_trickle
-from bench.processes import HOST, Child, free_port, http_get, start, wait_for, wait_http_ok
 from bench.records import Records, following
 from bench.results import LightLoad, Measurement
+from scripts.processes import HOST, Child, free_port, http_get, start, wait_for, wait_http_ok
 from shared.settings import Settings
 
 STARTUP_SECONDS = 60.0

@@ -6,12 +6,15 @@ Writing a handler takes one import::
 
     @handler("order.created", idempotent=True)
     def on_order(order: OrderCreated) -> None: ...
+
+and testing it, one more: `from consumer.testing import TestConsumer` runs the real worker
+over an in-memory queue.
 """
 
 from consumer.registry import HandlerRegistry, PermanentError, handler, registry
 from consumer.retry import Backoff
 from consumer.worker import Worker
-from shared.models import Envelope
+from shared.messages.envelope import Envelope
 
 __all__ = [
     "Backoff",

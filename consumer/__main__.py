@@ -11,16 +11,16 @@ from types import FrameType
 
 from prometheus_client import REGISTRY
 
-from consumer.events import EventPublisher
-from consumer.http import serve_status
+from consumer.health_server import serve_status
 from consumer.idempotency import store_from_settings
 from consumer.metrics import Metrics
 from consumer.registry import registry
-from consumer.status import EventSink
+from consumer.status_publisher import EventPublisher
+from consumer.status_recorder import EventSink
 from consumer.worker import Worker
+from shared.aws import SqsQueue
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
-from shared.sqs import SqsQueue
 
 log = logging.getLogger("consumer")
 

@@ -16,10 +16,13 @@ from collections.abc import Callable, Sequence
 
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
+from consumer.queue import Queue
 from consumer.retry import Backoff
-from shared.batching import BATCH, settle_entries
-from shared.dead_letter import dead_letter_attributes
-from shared.sqs import EntryFailure, OutgoingMessage, ReceivedMessage, SqsQueue, carried_over
+from shared.aws import EntryFailure, OutgoingMessage, ReceivedMessage
+from shared.aws.batching import settle_entries, unsettled
+from shared.aws.limits import MAX_BATCH_ENTRIES
+from shared.aws.sqs import carried_over
+from shared.messages.dead_letter import dead_letter_attributes
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,8 @@ class Acknowledger:
 
     def __init__(
         self,
-        queue: SqsQueue,
-        dlq: SqsQueue,
+        queue: Queue,
+        dlq: Queue,
         metrics: Metrics,
         backoff: Backoff,
         *,
@@ -66,7 +69,7 @@ class Acknowledger:
             return
         with self._lock:
             self._pending.append(outcome)
-            if len(self._pending) >= BATCH:
+            if len(self._pending) >= MAX_BATCH_ENTRIES:
                 self._full.set()
 
     def flush(self) -> None:
@@ -126,11 +129,11 @@ class Acknowledger:
                         ),
                     ),
                     d.message,
-                    self.dlq,
+                    fifo=self.dlq.fifo,
                 )
                 for index, d in enumerate(chunk)
             ]
-            return self.dlq.send_raw_batch(messages).failed
+            return unsettled(self.dlq.send_batch(messages), len(messages))
 
         refused = settle_entries(send, dead, "dead-letter send")
         for d in dead:
@@ -151,7 +154,7 @@ class Acknowledger:
 
     def _change_visibility(self, entries: Sequence[tuple[ReceivedMessage, int]]) -> None:
         def change(chunk: Sequence[tuple[ReceivedMessage, int]]) -> list[EntryFailure]:
-            return self.queue.set_visibilities([(m.receipt_handle, t) for m, t in chunk])
+            return self.queue.change_visibility([(m.receipt_handle, t) for m, t in chunk])
 
         failed = settle_entries(change, entries, "visibility change")
         self.metrics.ack_failures.inc(len(failed))

@@ -20,15 +20,16 @@ from pydantic import ValidationError
 from consumer.idempotency import Claim, IdempotencyStore
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry
+from consumer.queue_config import QueueConfig
 from consumer.registry import Handler, HandlerRegistry, PermanentError
 from consumer.retry import Backoff
-from consumer.status import StatusRecorder
-from shared.dead_letter import Reason
-from shared.errors import SqsError
-from shared.events import Stage
-from shared.models import Envelope
-from shared.settings import Settings
-from shared.sqs import ReceivedMessage
+from consumer.shutdown import Shutdown
+from consumer.status_recorder import StatusRecorder
+from shared.aws import AwsError, ReceivedMessage
+from shared.messages.dead_letter import Reason
+from shared.messages.envelope import Envelope
+from shared.messages.status_events import Stage
+from shared.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,29 +47,26 @@ class _Run:
 
 
 class Dispatcher:
+    """Turns one received message into its outcome; safe to call from many threads."""
+
     def __init__(
         self,
         registry: HandlerRegistry,
-        settings: Settings,
+        queue: QueueConfig,
+        settings: ConsumerSettings,
         metrics: Metrics,
         store: IdempotencyStore,
-        *,
-        max_receive_count: Callable[[], int | None],
-        stop_deadline: Callable[[], float | None],
-        claim_seconds: Callable[[], float] = lambda: 30.0,
-        status: StatusRecorder | None = None,
+        shutdown: Shutdown,
+        status: StatusRecorder,
     ) -> None:
         self.registry = registry
-        self.status = status or StatusRecorder(None, "")
-        self.settings = settings.consumer
+        self.queue = queue
+        self.settings = settings
         self.metrics = metrics
         self.store = store
-        self.default_backoff = Backoff(
-            self.settings.retry_base_seconds, self.settings.retry_max_seconds
-        )
-        self._max_receive_count = max_receive_count
-        self._stop_deadline = stop_deadline
-        self._claim_seconds = claim_seconds
+        self.shutdown = shutdown
+        self.status = status
+        self.default_backoff = Backoff(settings.retry_base_seconds, settings.retry_max_seconds)
 
     def handle(self, message: ReceivedMessage) -> Outcome:
         try:
@@ -97,11 +95,11 @@ class Dispatcher:
     ) -> Outcome:
         # Per queue: a topic fans one envelope out to several subscribed queues, and each
         # subscription is its own piece of work; only redeliveries within a queue repeat it.
-        key = f"{self.status.queue_name}:{handler.name}:{envelope.id}"
-        hold = max(MIN_CLAIM_SECONDS, self._claim_seconds())
+        key = f"{self.queue.name}:{handler.name}:{envelope.id}"
+        hold = max(MIN_CLAIM_SECONDS, float(self.queue.visibility_timeout))
         try:
             claim = self.store.claim(key, hold)
-        except SqsError as exc:
+        except AwsError as exc:
             return self._retry(handler, message, f"idempotency store unavailable: {exc}")
         if claim is Claim.COMPLETED:
             self.metrics.duplicates.inc()
@@ -124,7 +122,7 @@ class Dispatcher:
                 renewed[0] = time.monotonic()
                 try:
                     self.store.extend(key, hold)
-                except SqsError as exc:
+                except AwsError as exc:
                     log.warning("claim on %s not renewed: %s", envelope.id, exc)
 
         outcome = self._run(handler, payload, envelope, message, renew)
@@ -133,7 +131,7 @@ class Dispatcher:
                 self.store.complete(key, self.settings.idempotency_ttl_seconds)
             elif not isinstance(outcome, Abandoned):  # an abandoned run may still finish
                 self.store.release(key)
-        except SqsError as exc:
+        except AwsError as exc:
             log.warning("idempotency record for %s not updated: %s", envelope.id, exc)
         return outcome
 
@@ -178,7 +176,7 @@ class Dispatcher:
         error = f"{type(run.error).__name__}: {run.error}"
         if isinstance(run.error, PermanentError):
             return self._dead(message, Reason.PERMANENT_ERROR, error, count=False)
-        limit = self._max_receive_count()
+        limit = self.queue.max_receive_count
         if limit is not None and message.receive_count >= limit:
             return self._dead(message, Reason.RETRIES_EXHAUSTED, error, count=False)
         return self._retry(handler, message, error)
@@ -187,7 +185,7 @@ class Dispatcher:
         """Wait for the handler, up to its time limit or the shutdown deadline."""
         limit = started + self.settings.handler_timeout_seconds
         while True:
-            deadline = self._stop_deadline()
+            deadline = self.shutdown.deadline
             until = limit if deadline is None else min(limit, deadline)
             remaining = until - time.monotonic()
             if remaining <= 0:

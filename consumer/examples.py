@@ -10,7 +10,7 @@ import logging
 from pydantic import BaseModel, Field
 
 from consumer.registry import PermanentError, handler
-from shared.models import Envelope
+from shared.messages.envelope import Envelope
 
 log = logging.getLogger(__name__)
 

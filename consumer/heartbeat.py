@@ -13,12 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from consumer.metrics import Metrics
-from shared.errors import SqsError
-from shared.sqs import ReceivedMessage, SqsQueue
+from consumer.queue import Queue
+from shared.aws import AwsError, ReceivedMessage
+from shared.aws.limits import MAX_BATCH_ENTRIES
 
 log = logging.getLogger(__name__)
-
-BATCH = 10
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Heartbeat:
 
     def __init__(
         self,
-        queue: SqsQueue,
+        queue: Queue,
         metrics: Metrics,
         *,
         visibility_timeout: int,
@@ -46,19 +45,15 @@ class Heartbeat:
     ) -> None:
         self.queue = queue
         self.metrics = metrics
-        self.after_fraction = after_fraction
-        self.set_visibility_timeout(visibility_timeout)
+        self.visibility_timeout = visibility_timeout
+        self.interval = visibility_timeout * after_fraction
+        """Extensions renew the queue's timeout, this far apart."""
         self.max_hold_seconds = max_hold_seconds
         self._clock = clock
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-
-    def set_visibility_timeout(self, seconds: int) -> None:
-        """The queue's own timeout, once known: extensions renew it, a fraction of it apart."""
-        self.visibility_timeout = seconds
-        self.interval = seconds * self.after_fraction
 
     def hold(self, messages: Sequence[ReceivedMessage]) -> None:
         now = self._clock()
@@ -91,11 +86,13 @@ class Heartbeat:
         """Extend every due message, in batches of ten; returns how many were extended."""
         due = self.due()
         extended = 0
-        for start in range(0, len(due), BATCH):
-            chunk = due[start : start + BATCH]
+        for start in range(0, len(due), MAX_BATCH_ENTRIES):
+            chunk = due[start : start + MAX_BATCH_ENTRIES]
             try:
-                failures = self.queue.change_visibility_batch(chunk, self.visibility_timeout)
-            except SqsError as exc:
+                failures = self.queue.change_visibility(
+                    [(handle, self.visibility_timeout) for handle in chunk]
+                )
+            except AwsError as exc:
                 log.warning("could not extend visibility of %d messages: %s", len(chunk), exc)
                 continue
             failed = {int(f.entry_id) for f in failures}

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import ClientError
 
-from shared.aws import build_dynamodb_client
-from shared.sqs import translate_errors
+from shared.aws import translate_errors
+from shared.aws.clients import build_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -103,7 +103,7 @@ class DynamoDBStore:
 
     def claim(self, key: str, hold_seconds: float) -> Claim:
         now = int(time.time())
-        with translate_errors(self.table):
+        with translate_errors("DynamoDB", self.table):
             try:
                 self.client.put_item(
                     TableName=self.table,
@@ -130,7 +130,7 @@ class DynamoDBStore:
         return Claim.COMPLETED if status == "COMPLETED" else Claim.IN_PROGRESS
 
     def extend(self, key: str, hold_seconds: float) -> None:
-        with translate_errors(self.table):
+        with translate_errors("DynamoDB", self.table):
             try:
                 self.client.update_item(
                     TableName=self.table,
@@ -148,7 +148,7 @@ class DynamoDBStore:
                     raise
 
     def complete(self, key: str, ttl_seconds: float) -> None:
-        with translate_errors(self.table):
+        with translate_errors("DynamoDB", self.table):
             self.client.put_item(
                 TableName=self.table,
                 Item={
@@ -159,11 +159,13 @@ class DynamoDBStore:
             )
 
     def release(self, key: str) -> None:
-        with translate_errors(self.table):
+        with translate_errors("DynamoDB", self.table):
             self.client.delete_item(TableName=self.table, Key={"id": {"S": key}})
 
 
 def store_from_settings(settings: Settings) -> IdempotencyStore:
     if settings.consumer.idempotency_store == "dynamodb":
-        return DynamoDBStore(build_dynamodb_client(settings), settings.consumer.idempotency_table)
+        return DynamoDBStore(
+            build_client("dynamodb", settings), settings.consumer.idempotency_table
+        )
     return MemoryStore()

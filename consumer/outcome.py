@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.dead_letter import Reason
-from shared.sqs import ReceivedMessage
+from shared.aws import ReceivedMessage
+from shared.messages.dead_letter import Reason
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, get_type_hints
 from pydantic import BaseModel
 
 from consumer.retry import Backoff
-from shared.models import Envelope, payload_preview
+from shared.messages.envelope import Envelope, payload_preview
 
 log = logging.getLogger("consumer.handlers")
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-MAX_VISIBILITY_SECONDS = 43_200
-"""SQS's ceiling for a visibility timeout (12 hours)."""
+from shared.aws.limits import MAX_VISIBILITY_SECONDS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ one failed call or one failing handler stop the loop; SIGTERM stops it gracefull
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -22,14 +21,16 @@ from consumer.heartbeat import Heartbeat
 from consumer.idempotency import IdempotencyStore, MemoryStore
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Outcome, Released, Retry
+from consumer.queue import Queue
+from consumer.queue_config import QueueConfig
 from consumer.registry import HandlerRegistry
 from consumer.retry import Backoff
+from consumer.shutdown import Shutdown
 from consumer.slots import Slots
-from consumer.status import EventSink, StatusRecorder
-from shared.backoff import error_backoff
-from shared.errors import SqsError
+from consumer.status_recorder import EventSink, StatusRecorder
+from shared.aws import AwsError, ReceivedMessage
+from shared.aws.backoff import error_backoff
 from shared.settings import Settings
-from shared.sqs import ReceivedMessage, SqsQueue
 
 log = logging.getLogger(__name__)
 
@@ -39,50 +40,50 @@ briefly rather than spin on SQS and starve the threads settling what was handled
 
 
 class Worker:
-    """Polls one queue until stopped; `run(until_empty=True)` drains it and returns (tests)."""
+    """Polls one queue until stopped; `run(until_empty=True)` drains it and returns (tests).
+
+    The queue's own attributes (`QueueConfig`) are read once, here, unless given.
+    """
 
     def __init__(
         self,
-        queue: SqsQueue,
+        queue: Queue,
         registry: HandlerRegistry,
         settings: Settings,
         metrics: Metrics | None = None,
         store: IdempotencyStore | None = None,
         *,
-        dlq: SqsQueue | None = None,
         events: EventSink | None = None,
+        config: QueueConfig | None = None,
     ) -> None:
         self.queue = queue
         self.settings = settings
+        self.config = config or QueueConfig.read(queue, settings)
         self.metrics = metrics or Metrics()
         consumer = settings.consumer
-        self._stopping = threading.Event()
-        self._stop_deadline: float | None = None
+        self.shutdown = Shutdown(consumer.shutdown_timeout_seconds)
         self._last_receive = time.monotonic()
         self._running = False
-        self._max_receive_count: int | None = settings.sqs.max_receive_count
-        self._visibility_timeout = settings.sqs.visibility_timeout
         self.slots = Slots(consumer.concurrency + consumer.prefetch)
         self.dispatcher = Dispatcher(
             registry,
-            settings,
+            self.config,
+            consumer,
             self.metrics,
             store if store is not None else MemoryStore(),
-            max_receive_count=lambda: self._max_receive_count,
-            stop_deadline=lambda: self._stop_deadline,
-            claim_seconds=lambda: self._visibility_timeout,
-            status=StatusRecorder(events, queue.name),
+            self.shutdown,
+            StatusRecorder(events, self.config.name),
         )
         self.heartbeat = Heartbeat(
             queue,
             self.metrics,
-            visibility_timeout=self._visibility_timeout,
+            visibility_timeout=self.config.visibility_timeout,
             after_fraction=consumer.heartbeat_after,
             max_hold_seconds=consumer.handler_timeout_seconds,
         )
         self.acknowledger = Acknowledger(
             queue,
-            dlq or SqsQueue(queue.client, settings.sqs.dlq_name),
+            queue.sibling(self.config.dead_letter_queue),
             self.metrics,
             Backoff(consumer.retry_base_seconds, consumer.retry_max_seconds),
             window=consumer.ack_window_ms / 1000,
@@ -91,13 +92,11 @@ class Worker:
 
     def stop(self) -> None:
         """Stop receiving; running handlers get `shutdown_timeout_seconds` to finish."""
-        if not self._stopping.is_set():
-            self._stop_deadline = time.monotonic() + self.settings.consumer.shutdown_timeout_seconds
-            self._stopping.set()
+        self.shutdown.request()
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self.shutdown.requested
 
     def is_healthy(self) -> bool:
         """False once no receive has completed for `stale_after_seconds`, unless handlers are
@@ -117,7 +116,6 @@ class Worker:
         """
         self._running = True
         self._last_receive = time.monotonic()
-        self._read_queue_settings()
         self.heartbeat.start()
         self.acknowledger.start()
         consumer = self.settings.consumer
@@ -160,12 +158,12 @@ class Worker:
                 messages = self.queue.receive(
                     max_messages=min(sqs.batch_size, free), wait_time_seconds=sqs.wait_time_seconds
                 )
-            except SqsError as exc:
+            except AwsError as exc:
                 failures += 1
                 self.metrics.receive_errors.inc()
                 delay = error_backoff(failures, self.settings.consumer.error_backoff_max_seconds)
                 log.warning("receive failed (%s); retrying in %.1fs", exc, delay)
-                self._stopping.wait(delay)
+                self.shutdown.wait(delay)
                 continue
             failures = 0
             batches += 1
@@ -175,7 +173,7 @@ class Worker:
             elif until_empty and self.heartbeat.held == 0:
                 break  # nothing running and nothing waiting to be settled
             elif sqs.wait_time_seconds == 0:
-                self._stopping.wait(SHORT_POLL_PAUSE_SECONDS)  # no long poll to wait in
+                self.shutdown.wait(SHORT_POLL_PAUSE_SECONDS)  # no long poll to wait in
 
     def dispatch(self, messages: Sequence[ReceivedMessage], pool: ThreadPoolExecutor) -> None:
         """Start a handler for each message; what arrives after a stop goes straight back.
@@ -185,7 +183,7 @@ class Worker:
         self.metrics.received.inc(len(messages))
         self.heartbeat.hold(messages)
         self.slots.take(len(messages))
-        if self.queue.is_fifo:
+        if self.config.fifo:
             for group in by_group(messages):
                 pool.submit(self._handle_group, group)
             return
@@ -229,24 +227,6 @@ class Worker:
 
     def _settled(self, messages: Sequence[ReceivedMessage]) -> None:
         self.heartbeat.let_go([m.receipt_handle for m in messages])
-
-    def _read_queue_settings(self) -> None:
-        """Take visibility timeout and maxReceiveCount from the queue itself, which rules."""
-        try:
-            attributes = self.queue.attributes("VisibilityTimeout", "RedrivePolicy")
-        except SqsError as exc:
-            log.warning("queue attributes unavailable (%s); using settings", exc)
-            return
-        self._visibility_timeout = int(
-            attributes.get("VisibilityTimeout", self._visibility_timeout)
-        )
-        self.heartbeat.set_visibility_timeout(self._visibility_timeout)
-        policy = json.loads(attributes.get("RedrivePolicy") or "null")
-        self._max_receive_count = int(policy["maxReceiveCount"]) if policy else None
-        if policy:  # dead letters go where SQS itself would move them
-            dlq_name = str(policy["deadLetterTargetArn"]).rsplit(":", 1)[-1]
-            if dlq_name != self.acknowledger.dlq.name:
-                self.acknowledger.dlq = SqsQueue(self.queue.client, dlq_name)
 
     def _mark_receive(self) -> None:
         self._last_receive = time.monotonic()

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from producer.main import create_app
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
-from shared.topics import TopicsConfigError
+from shared.topology.topics import TopicsConfigError
 
 log = logging.getLogger("producer")
 

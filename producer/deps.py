@@ -9,13 +9,13 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from producer.feed import FeedHub
-from producer.publishers import TopicPublishers
-from producer.sender import Sender
-from producer.status import StatusStore
-from producer.tracking import Tracker, Tracking
+from producer.sending.publishers import TopicPublishers
+from producer.sending.targets import Target
+from producer.tracking.feed import FeedHub
+from producer.tracking.store import StatusStore
+from producer.tracking.tracker import Tracker, Tracking
+from shared.aws import SqsQueue
 from shared.settings import Settings
-from shared.sqs import SqsQueue
 
 JSON_MEDIA_TYPES = ("application/json",)
 ADMIN_DISABLED = "admin endpoints are disabled; set PRODUCER_ADMIN_TOKEN"
@@ -28,9 +28,10 @@ def get_queue(request: Request) -> SqsQueue:
     return queue
 
 
-def get_sender(request: Request) -> Sender:
-    sender: Sender = request.app.state.sender
-    return sender
+def get_queue_target(request: Request) -> Target:
+    """The queue `POST /messages` sends to, with its sender."""
+    target: Target = request.app.state.queue_target
+    return target
 
 
 def get_publishers(request: Request) -> TopicPublishers:
@@ -93,7 +94,7 @@ RequireAdmin = Depends(require_admin)
 """For `dependencies=[RequireAdmin]` on admin routers."""
 
 QueueDep = Annotated[SqsQueue, Depends(get_queue)]
-SenderDep = Annotated[Sender, Depends(get_sender)]
+QueueTargetDep = Annotated[Target, Depends(get_queue_target)]
 PublishersDep = Annotated[TopicPublishers, Depends(get_publishers)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 TrackerDep = Annotated[Tracker, Depends(get_tracker)]

@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from shared.errors import MessageTooLargeError, SqsError, SqsRequestError, SqsUnavailableError
+from shared.aws import AwsError, AwsRequestError, AwsUnavailableError, MessageTooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def on_unavailable(retry_after: int) -> Any:
 
 async def on_rejected(request: Request, exc: Exception) -> JSONResponse:
     """SQS or SNS refused the request: the client's fault if the content was invalid, else ours."""
-    assert isinstance(exc, SqsRequestError)  # noqa: S101 - registered for this type
+    assert isinstance(exc, AwsRequestError)  # noqa: S101 - registered for this type
     service = exc.service
     if exc.code in _CLIENT_FAULT_CODES:
         return _problem(
@@ -83,8 +83,8 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI, retry_after: int) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(MessageTooLargeError, on_too_large)
-    app.add_exception_handler(SqsRequestError, on_rejected)
-    # QueueNotFoundError and SqsUnavailableError: the queue cannot take messages right now.
-    app.add_exception_handler(SqsUnavailableError, on_unavailable(retry_after))
-    app.add_exception_handler(SqsError, on_unavailable(retry_after))
+    app.add_exception_handler(AwsRequestError, on_rejected)
+    # QueueNotFoundError and AwsUnavailableError: the queue cannot take messages right now.
+    app.add_exception_handler(AwsUnavailableError, on_unavailable(retry_after))
+    app.add_exception_handler(AwsError, on_unavailable(retry_after))
     app.add_exception_handler(Exception, on_unexpected)

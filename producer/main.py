@@ -10,13 +10,14 @@ from fastapi.staticfiles import StaticFiles
 
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
-from producer.publishers import TopicPublishers
 from producer.routes import admin, dashboard, feed, health, messages, status, topics
-from producer.sender import make_sender
-from producer.tracking import Tracking
+from producer.sending.publishers import TopicPublishers
+from producer.sending.sender import make_sender
+from producer.sending.targets import Target
+from producer.tracking.tracker import Tracking
+from shared.aws import SqsQueue
 from shared.settings import Settings, get_settings
-from shared.sqs import SqsQueue
-from shared.topics import load_topics
+from shared.topology.topics_file import load_topics
 
 DESCRIPTION = """
 Accepts JSON messages over HTTP and stores them in an SQS queue for the consumer.
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.queue = queue or SqsQueue.from_settings(settings)
-        app.state.sender = make_sender(app.state.queue, settings.producer)
+        app.state.queue_target = Target(
+            app.state.queue, make_sender(app.state.queue, settings.producer)
+        )
         app.state.publishers = TopicPublishers.build(declared, settings)
         app.state.tracking = Tracking.start(settings, app.state.queue)
         yield
-        await app.state.sender.close()  # nothing accepted is left unsent
+        await app.state.queue_target.sender.close()  # nothing accepted is left unsent
         await app.state.publishers.close()
         await app.state.tracking.stop()
 

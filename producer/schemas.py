@@ -7,16 +7,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.models import Envelope, MessageAttributes, MessageType
-from shared.topics import Topic
-
-MAX_DELAY_SECONDS = 900
-"""SQS's own limit on DelaySeconds (15 minutes)."""
+from shared.aws.limits import MAX_DELAY_SECONDS
+from shared.messages.envelope import Envelope, MessageAttributes, MessageType
+from shared.topology.topics import Topic
 
 FifoId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 """A MessageGroupId or MessageDeduplicationId, by AWS's rules: up to 128 printable ASCII
 characters (letters, digits, punctuation), no spaces."""
-FIFO_FIELDS = ("group_id", "deduplication_id")
 
 
 class MessageIn(BaseModel):
@@ -58,28 +55,6 @@ class MessageIn(BaseModel):
         "Defaults to the content (content-based deduplication) or the envelope id.",
     )
 
-    def fifo_errors(
-        self, *, fifo: bool, target: str, loc: tuple[str | int, ...] = ("body",)
-    ) -> list[dict[str, Any]]:
-        """422 details when the FIFO fields do not suit the destination: required by FIFO
-        ones, meaningless (and so refused) for the others. `target` names the destination."""
-        if fifo and self.group_id is None:
-            return [_field_error((*loc, "group_id"), f"required: {target} is FIFO", None)]
-        if fifo and self.delay_seconds:
-            message = f"FIFO destinations take no per-message delay; {target} is FIFO"
-            return [_field_error((*loc, "delay_seconds"), message, self.delay_seconds)]
-        if fifo:
-            return []
-        return [
-            _field_error(
-                (*loc, name),
-                f"applies only to FIFO destinations (names ending .fifo); {target} is not FIFO",
-                getattr(self, name),
-            )
-            for name in FIFO_FIELDS
-            if getattr(self, name) is not None
-        ]
-
     def to_envelope(self, correlation_id: str | None = None) -> Envelope:
         fields: dict[str, Any] = {
             "type": self.type,
@@ -90,11 +65,6 @@ class MessageIn(BaseModel):
         if chosen:
             fields["correlation_id"] = chosen
         return Envelope(**fields)
-
-
-def _field_error(loc: tuple[str | int, ...], message: str, given: object) -> dict[str, Any]:
-    """One error in the shape FastAPI's own validation errors have."""
-    return {"type": "value_error", "loc": loc, "msg": message, "input": given}
 
 
 class MessageAccepted(BaseModel):

@@ -1,5 +1,7 @@
 """Run the whole system on one machine, no Docker, no AWS account: `make run`.
 
+Run it as `python scripts/run_local.py` from anywhere, or `python -m scripts.run_local`.
+
 Starts moto's server as a local SQS (and SNS) endpoint on localstack's port, creates the
 queues and the topics of `TOPICS_FILE` (`topics.example.toml` unless set; empty for none),
 then the producer and one consumer for the main queue and every subscribed queue, each a
@@ -11,22 +13,20 @@ consumer can still acknowledge what it finishes. Any process that dies takes the
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a file: make the repository's packages importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.processes import Child, wait_http_ok
 from shared.settings import Settings, SqsSettings
-from shared.topics import load_topics
+from shared.topology.topics_file import load_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TOPICS = ROOT / "topics.example.toml"
@@ -40,57 +40,11 @@ STOP_GRACE_SECONDS = 25.0
 """The consumer may be in a 20-second long poll when asked to stop."""
 
 
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[str]
-    pump: threading.Thread = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.pump = threading.Thread(target=self._relay, name=f"pump-{self.name}", daemon=True)
-        self.pump.start()
-
-    def _relay(self) -> None:
-        """Prefix every line with the service name so interleaved logs stay readable."""
-        for line in self.process.stdout or ():
-            sys.stdout.write(f"[{self.name:8}] {line}")
-            sys.stdout.flush()
-
-
-def _die_with_parent() -> None:
-    """On Linux, have the kernel stop a child if this runner is killed outright."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def start(name: str, args: list[str], env: dict[str, str]) -> Child:
-    process = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-        start_new_session=True,  # Ctrl-C reaches the runner alone; it stops children in order
-        preexec_fn=_die_with_parent,
-    )
-    return Child(name, process)
-
-
 def stop(child: Child, grace: float) -> int | None:
-    if child.process.poll() is None:
-        child.process.send_signal(signal.SIGTERM)
-        try:
-            child.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            print(f"[runner  ] {child.name} did not stop in {grace:.0f}s; killing it", flush=True)
-            child.process.kill()
-            child.process.wait(5)
-    child.pump.join(2)
-    return child.process.returncode
+    code = child.stop(grace=grace)
+    if child.killed:
+        print(f"[runner  ] {child.name} did not stop in {grace:.0f}s; killed it", flush=True)
+    return code
 
 
 def port_free(host: str, port: int) -> bool:
@@ -101,23 +55,6 @@ def port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def wait_http(url: str, children: list[Child], timeout: float) -> None:
-    """Wait until `url` answers 200, failing early if a child has already died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        dead = [c.name for c in children if c.process.poll() is not None]
-        if dead:
-            raise RuntimeError(f"{', '.join(dead)} exited during start-up")
-        with (
-            contextlib.suppress(urllib.error.URLError, OSError),
-            urllib.request.urlopen(url, timeout=2) as response,  # noqa: S310 - local URL
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 def child_env(args: argparse.Namespace) -> dict[str, str]:
@@ -198,9 +135,9 @@ def launch(args: argparse.Namespace, env: dict[str, str], children: list[Child])
     """Start the endpoint, create queues, start both services; raises if any step fails."""
     endpoint = env["SQS_ENDPOINT_URL"]
     children.append(
-        start("sqs", ["-c", QUIET_MOTO, "-H", args.host, "-p", str(args.sqs_port)], env)
+        Child("sqs", ["-c", QUIET_MOTO, "-H", args.host, "-p", str(args.sqs_port)], env)
     )
-    wait_http(f"{endpoint}/moto-api/data.json", children, args.startup_timeout)
+    wait_http_ok(f"{endpoint}/moto-api/data.json", children, args.startup_timeout)
     bootstrap = subprocess.run(
         [sys.executable, "-m", "shared.bootstrap", "--wait", "10"],
         cwd=ROOT,
@@ -211,10 +148,10 @@ def launch(args: argparse.Namespace, env: dict[str, str], children: list[Child])
     )
     if bootstrap.returncode != 0:
         raise RuntimeError(f"bootstrap failed:\n{bootstrap.stderr}")
-    children.append(start("consumer", ["-m", "consumer"], env))
-    children.append(start("producer", ["-m", "producer"], env))
-    wait_http(f"http://{args.host}:{args.producer_port}/readyz", children, args.startup_timeout)
-    wait_http(f"http://{args.host}:{args.consumer_port}/healthz", children, args.startup_timeout)
+    children.append(Child("consumer", ["-m", "consumer"], env))
+    children.append(Child("producer", ["-m", "producer"], env))
+    wait_http_ok(f"http://{args.host}:{args.producer_port}/readyz", children, args.startup_timeout)
+    wait_http_ok(f"http://{args.host}:{args.consumer_port}/healthz", children, args.startup_timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         launch(args, env, children)
         print(banner(args, env), flush=True)
         while not stopping.wait(0.5):
-            dead = [c for c in children if c.process.poll() is not None]
+            dead = [c for c in children if not c.alive()]
             if dead:
                 names = ", ".join(f"{c.name} (exit {c.process.returncode})" for c in dead)
                 print(f"[runner  ] {names} stopped unexpectedly; shutting down", flush=True)

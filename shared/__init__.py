@@ -1,31 +1,12 @@
-"""What the producer and the consumer share: settings, the envelope, the SQS wrapper."""
+"""The library the producer and the consumer share, in layers, each importing only those below it.
 
-from shared.bootstrap import QueuePair, ensure_queues
-from shared.errors import (
-    MessageTooLargeError,
-    QueueNotFoundError,
-    SqsError,
-    SqsRequestError,
-    SqsUnavailableError,
-)
-from shared.models import Envelope
-from shared.settings import Settings, get_settings
-from shared.sqs import BatchSendResult, EntryFailure, ReceivedMessage, SendResult, SqsQueue
+- `shared.aws`: AWS calls: building clients, one error family, SQS queues, SNS topics,
+  batch calls entry by entry. It knows bodies and attributes, not envelopes.
+- `shared.messages`: what travels: the envelope and its wire format, status events, the
+  dead-letter record.
+- `shared.topology`: making resources exist: the topics file, queues, subscriptions.
+- `shared.ops`: operating them: dead-letter queue counts, peeks, redrives, purges.
 
-__all__ = [
-    "BatchSendResult",
-    "EntryFailure",
-    "Envelope",
-    "MessageTooLargeError",
-    "QueueNotFoundError",
-    "QueuePair",
-    "ReceivedMessage",
-    "SendResult",
-    "Settings",
-    "SqsError",
-    "SqsQueue",
-    "SqsRequestError",
-    "SqsUnavailableError",
-    "ensure_queues",
-    "get_settings",
-]
+`settings` and `logging` sit beside them; `bootstrap` and `admin` are the two commands.
+Importing this package loads nothing: import what you need from its layers.
+"""

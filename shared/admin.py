@@ -17,9 +17,11 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
-from shared.dlq import DeadLetter, DeadLetters, RedriveResult
-from shared.errors import SqsError
+from shared.aws import AwsError
 from shared.logging import configure_logging
+from shared.messages.dead_letter import DeadLetter
+from shared.ops.dead_letters import DeadLetters
+from shared.ops.redrive import RedriveResult
 from shared.settings import get_settings
 
 app = typer.Typer(
@@ -56,7 +58,7 @@ def dead_letters() -> Iterator[DeadLetters]:
     configure_logging(settings.log_level)
     try:
         yield DeadLetters.from_settings(settings)
-    except SqsError as exc:
+    except AwsError as exc:
         fail(f"{settings.sqs.dlq_name}: {exc}")
 
 
@@ -66,7 +68,9 @@ def count_messages(as_json: JsonOption = False) -> None:
     with dead_letters() as dlq:
         depth = dlq.depth()
     if as_json:
-        typer.echo(json.dumps({"queue": dlq.name, **depth.model_dump()}))
+        typer.echo(
+            json.dumps({"queue": dlq.name, "visible": depth.visible, "in_flight": depth.in_flight})
+        )
     else:
         typer.echo(f"{dlq.name}: {depth.visible} messages waiting, {depth.in_flight} in flight")
 

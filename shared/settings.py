@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.aws.limits import MAX_BATCH_ENTRIES, is_fifo
+
 
 class AwsSettings(BaseModel):
     """Where credentials and region come from; unset values defer to boto3's own chain."""
@@ -44,7 +46,7 @@ class SqsSettings(BaseModel):
     max_receive_count: int = Field(default=5, ge=1, le=1000)
     visibility_timeout: int = Field(default=30, ge=0, le=43_200)
     wait_time_seconds: int = Field(default=20, ge=0, le=20)
-    batch_size: int = Field(default=10, ge=1, le=10)
+    batch_size: int = Field(default=MAX_BATCH_ENTRIES, ge=1, le=MAX_BATCH_ENTRIES)
     max_attempts: int = Field(
         default=3, ge=1, le=10, description="Attempts per SQS call, first one included."
     )
@@ -66,7 +68,7 @@ class SqsSettings(BaseModel):
             raise ValueError(
                 "SQS_QUEUE_NAME, SQS_DLQ_NAME and SQS_EVENTS_QUEUE_NAME must name different queues"
             )
-        if self.queue_name.endswith(".fifo") != self.dlq_name.endswith(".fifo"):
+        if is_fifo(self.queue_name) != is_fifo(self.dlq_name):
             raise ValueError(
                 "SQS_QUEUE_NAME and SQS_DLQ_NAME must both end in .fifo or neither:"
                 " SQS moves a FIFO queue's dead letters only to a FIFO queue"
@@ -195,8 +197,14 @@ class TopicSettings(BaseModel):
 
     file: Path | None = Field(
         default=None,
-        description="TOML file declaring topics and their subscriptions; unset means none.",
+        description="TOML file declaring topics and their subscriptions; unset or empty: none.",
     )
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """`TOPICS_FILE=` means no topics, not the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class Settings(BaseSettings):

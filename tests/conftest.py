@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Iterator
 
@@ -9,8 +10,9 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from shared.bootstrap import QueuePair, ensure_queues
 from shared.settings import Settings, get_settings
+from shared.topology.queues import QueuePair
+from shared.topology.resources import ensure_queues
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +20,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test may reach real AWS or read the developer's own settings and credentials."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "SQS_ENDPOINT_URL", "SQS_QUEUE_NAME"):
         monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)  # botocore's own endpoint variables would win over ours
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

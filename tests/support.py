@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from scripts.processes import Child, http_get
+from shared.aws.limits import MAX_BATCH_ENTRIES
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from shared.aws import BatchSendResult, OutgoingMessage, SendResult
+    from shared.messages.envelope import Envelope
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for(
@@ -41,16 +39,41 @@ def wait_for(
         time.sleep(interval)
 
 
+class BatchSending(Protocol):
+    """A queue as `enqueue` uses it: `SqsQueue`, or a test's stand-in."""
+
+    name: str
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult: ...
+
+
+def enqueue(
+    queue: BatchSending, *envelopes: Envelope, delay_seconds: int = 0, group_id: str | None = None
+) -> list[SendResult]:
+    """Send envelopes as the producer would, ten to a SendMessageBatch; on a FIFO queue
+    (`group_id` given) each envelope deduplicates on its own id. Fails on any failed entry."""
+    results: list[SendResult] = []
+    for start in range(0, len(envelopes), MAX_BATCH_ENTRIES):
+        messages = [
+            envelope.outgoing(
+                delay_seconds=delay_seconds,
+                group_id=group_id,
+                deduplication_id=str(envelope.id) if group_id is not None else None,
+            )
+            for envelope in envelopes[start : start + MAX_BATCH_ENTRIES]
+        ]
+        result = queue.send_batch(messages)
+        if result.failed or len(result.sent) != len(messages):
+            raise AssertionError(f"{queue.name}: not every message was sent: {result}")
+        by_id = {sent.entry_id: sent for sent in result.sent}
+        results.extend(by_id[message.id] for message in messages)
+    return results
+
+
 def http_status(url: str, timeout: float = 2.0) -> int | None:
     """The status `url` answers with, or None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
-        return None
+    answer = http_get(url, timeout)
+    return answer[0] if answer else None
 
 
 def post_json(url: str, body: Any, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
@@ -70,7 +93,9 @@ def post_json(url: str, body: Any, timeout: float = 10.0) -> tuple[int, dict[str
 def service_env(endpoint: str, **overrides: str) -> dict[str, str]:
     """The environment a service process gets: the test endpoint, dummy credentials."""
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "PRODUCER_", "CONSUMER_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SQS_", "PRODUCER_", "CONSUMER_", "AWS_ENDPOINT_URL"))
     }
     env.pop("AWS_PROFILE", None)
     env.update(
@@ -86,53 +111,16 @@ def service_env(endpoint: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-_started: list[subprocess.Popen[bytes]] = []
-
-
-@atexit.register
-def _kill_leftovers() -> None:
-    """Whatever a failed test left running dies with the test session."""
-    for process in _started:
-        if process.poll() is None:
-            process.kill()
-
-
-class Service:
-    """A service started as `python <args>`, its output in a log file, stopped by signal."""
+class Service(Child):
+    """A service started as `python <args>` for a test, its output in a log file. Stopping one
+    that ignores the signal kills it and fails the test."""
 
     def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, *args],
-            cwd=ROOT,
-            env=dict(env),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        _started.append(self.process)
+        super().__init__(log_path.stem, args, env, log_path=log_path)
 
-    @property
-    def output(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text()
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        """Signal the process and wait for it; returns its exit code (kills it on timeout)."""
-        if self.alive():
-            self.process.send_signal(sig)
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-            raise AssertionError(
-                f"{self.process.args!r} ignored signal {sig} for {timeout}s"
-            ) from None
-        finally:
-            self._log.close()
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        """Signal the process and wait for it; returns its exit code."""
+        code = super().stop(sig, timeout)
+        if self.killed:
+            raise AssertionError(f"{self.process.args!r} ignored signal {sig} for {timeout}s")
         return code

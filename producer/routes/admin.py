@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from producer.deps import QueueDep, RequireAdmin, SettingsDep
 from producer.schemas import Problem
-from shared.dlq import DeadLetter, DeadLetters, RedriveResult
-from shared.errors import SqsError, SqsRequestError
+from shared.aws import AwsError, AwsRequestError
+from shared.messages.dead_letter import DeadLetter
+from shared.ops.dead_letters import DeadLetters
+from shared.ops.redrive import RedriveResult
 
 REDRIVE_TIME_LIMIT = 20.0
 """Seconds one request may spend moving messages; `stopped` says when to call again."""
@@ -81,14 +83,14 @@ def sqs_answers(dead_letters: DeadLetters, retry_after: int) -> Iterator[None]:
     """SqsErrors as HTTP answers: 409 purge already running, 502 refused, else 503."""
     try:
         yield
-    except SqsRequestError as exc:
+    except AwsRequestError as exc:
         code = (
             status.HTTP_409_CONFLICT
             if exc.code.endswith("PurgeQueueInProgress")
             else status.HTTP_502_BAD_GATEWAY
         )
         raise HTTPException(code, detail=f"{dead_letters.name}: {exc}") from exc
-    except SqsError as exc:
+    except AwsError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"{dead_letters.name}: {exc}",

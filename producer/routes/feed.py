@@ -15,7 +15,7 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from producer.deps import HubDep
-from producer.feed import Subscriber
+from producer.tracking.feed import Subscriber
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from producer.deps import QueueDep
 from producer.schemas import Health
-from shared.errors import SqsError
+from shared.aws import AwsError
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +23,7 @@ def get_readiness(queue: QueueDep, response: Response) -> Health:
     """Ready when the queue answers: route traffic here only then."""
     try:
         queue.ping()
-    except SqsError as exc:
+    except AwsError as exc:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return Health(status="unavailable", queue=queue.name, detail=str(exc))
     return Health(status="ready", queue=queue.name)

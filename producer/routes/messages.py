@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
@@ -11,8 +9,7 @@ from fastapi.exceptions import RequestValidationError
 
 from producer.deps import (
     CorrelationIdHeader,
-    QueueDep,
-    SenderDep,
+    QueueTargetDep,
     SettingsDep,
     TrackerDep,
     require_json,
@@ -26,11 +23,14 @@ from producer.schemas import (
     Problem,
     ValidationProblem,
 )
-from producer.sender import prepare
-from shared.batching import send_all
-from shared.errors import MessageTooLargeError, SqsError, SqsRequestError
-from shared.models import Envelope
-from shared.sqs import OutgoingMessage, SendResult, SqsQueue
+from producer.sending.targets import Sent, Target
+from producer.tracking.tracker import Tracker
+from shared.aws import (
+    AwsRequestError,
+    MessageTooLargeError,
+    SendResult,
+)
+from shared.messages.envelope import Envelope
 
 router = APIRouter(tags=["messages"])
 
@@ -65,27 +65,13 @@ EXAMPLES: dict[str, Any] = {
 )
 async def send_message(
     message: Annotated[MessageIn, Body(openapi_examples=EXAMPLES)],
-    queue: QueueDep,
-    sender: SenderDep,
+    queue: QueueTargetDep,
     tracker: TrackerDep,
     response: Response,
     correlation_id: CorrelationIdHeader = None,
 ) -> MessageAccepted:
     """Enqueue one message. 202 means SQS has stored it; any other answer means it was not."""
-    fifo_errors = message.fifo_errors(fifo=_is_fifo(queue), target=f"queue {queue.name!r}")
-    if fifo_errors:
-        raise RequestValidationError(fifo_errors)
-    envelope = message.to_envelope(correlation_id)
-    outgoing = await prepare(
-        queue,
-        envelope,
-        message.delay_seconds,
-        group_id=message.group_id,
-        deduplication_id=message.deduplication_id,
-    )
-    result = await sender.send(outgoing)
-    tracker.accepted(envelope, queue.name)
-    response.headers["X-Correlation-ID"] = envelope.correlation_id
+    envelope, result = await send_one(queue, message, tracker, response, correlation_id)
     return MessageAccepted(
         id=envelope.id, message_id=result.message_id, correlation_id=envelope.correlation_id
     )
@@ -98,6 +84,7 @@ async def send_message(
     responses={
         207: {"model": BatchAccepted, "description": "Some stored, some not: see each result"},
         400: {"model": Problem, "description": "Malformed JSON"},
+        413: {"model": Problem, "description": "More messages than PRODUCER_MAX_BATCH_MESSAGES"},
         415: {"model": Problem, "description": "Content-Type is not JSON"},
         422: {"model": ValidationProblem, "description": "A message is invalid (named by index)"},
         503: {"model": BatchAccepted, "description": "SQS unavailable, none stored"},
@@ -105,7 +92,7 @@ async def send_message(
 )
 async def send_messages(
     batch: BatchIn,
-    queue: QueueDep,
+    queue: QueueTargetDep,
     settings: SettingsDep,
     tracker: TrackerDep,
     response: Response,
@@ -121,56 +108,59 @@ async def send_messages(
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE, f"at most {limit} messages per batch request"
         )
-    fifo_errors = [
-        error
-        for index, given in enumerate(batch.messages)
-        for error in given.fifo_errors(
-            fifo=_is_fifo(queue), target=f"queue {queue.name!r}", loc=("body", "messages", index)
-        )
-    ]
-    if fifo_errors:
-        raise RequestValidationError(fifo_errors)
-    envelopes = [m.to_envelope(correlation_id) for m in batch.messages]
-    max_size = await asyncio.to_thread(queue.max_message_size)
-    items: dict[int, BatchItem] = {}
-    outgoing: dict[int, OutgoingMessage] = {}
-    for index, (envelope, given) in enumerate(zip(envelopes, batch.messages, strict=True)):
-        try:
-            outgoing[index] = queue.outgoing(
-                envelope,
-                given.delay_seconds,
-                group_id=given.group_id,
-                deduplication_id=given.deduplication_id,
-            )
-        except MessageTooLargeError as exc:
-            items[index] = BatchItem(index=index, status=413, id=envelope.id, detail=str(exc))
-    results = await asyncio.to_thread(
-        partial(send_all, queue.send_raw_batch, list(outgoing.values()), max_batch_bytes=max_size)
+    refuse(
+        [
+            problem
+            for index, given in enumerate(batch.messages)
+            for problem in queue.problems(given, loc=("body", "messages", index))
+        ]
     )
-    for index, entry in outgoing.items():
-        items[index] = _item(index, envelopes[index], results.get(entry.id))
-    ordered = [items[index] for index in range(len(envelopes))]
-    for item, envelope in zip(ordered, envelopes, strict=True):
+    sent = await queue.send_many(batch.messages, correlation_id)
+    items = [_item(index, fate) for index, fate in enumerate(sent)]
+    for item, (envelope, _) in zip(items, sent, strict=True):
         if item.status == status.HTTP_202_ACCEPTED:
             tracker.accepted(envelope, queue.name)
-    accepted = sum(item.status == status.HTTP_202_ACCEPTED for item in ordered)
-    if accepted < len(ordered):
+    accepted = sum(item.status == status.HTTP_202_ACCEPTED for item in items)
+    if accepted < len(items):
         response.status_code = status.HTTP_207_MULTI_STATUS
-    if accepted == 0 and all(item.status == 503 for item in ordered):
+    if accepted == 0 and all(item.status == 503 for item in items):
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         response.headers["Retry-After"] = str(settings.producer.retry_after_seconds)
-    return BatchAccepted(accepted=accepted, failed=len(ordered) - accepted, results=ordered)
+    return BatchAccepted(accepted=accepted, failed=len(items) - accepted, results=items)
 
 
-def _is_fifo(queue: SqsQueue) -> bool:
-    return queue.is_fifo
+async def send_one(
+    target: Target,
+    message: MessageIn,
+    tracker: Tracker,
+    response: Response,
+    correlation_id: str | None,
+    *,
+    topic: str | None = None,
+) -> tuple[Envelope, SendResult]:
+    """Refuse what the target refuses, send, record `accepted`: one message, one POST."""
+    refuse(target.problems(message))
+    envelope = message.to_envelope(correlation_id)
+    result = await target.send(message, envelope)
+    tracker.accepted(envelope, target.name, topic)  # for a topic, the queues are SNS's choice
+    response.headers["X-Correlation-ID"] = envelope.correlation_id
+    return envelope, result
 
 
-def _item(index: int, envelope: Envelope, result: SendResult | SqsError | None) -> BatchItem:
-    if isinstance(result, SendResult):
-        return BatchItem(index=index, status=202, id=envelope.id, message_id=result.message_id)
-    if isinstance(result, SqsRequestError):
+def refuse(problems: list[dict[str, Any]]) -> None:
+    """A 422 naming every problem, when there are any."""
+    if problems:
+        raise RequestValidationError(problems)
+
+
+def _item(index: int, sent: Sent) -> BatchItem:
+    envelope, fate = sent
+    if isinstance(fate, SendResult):
+        return BatchItem(index=index, status=202, id=envelope.id, message_id=fate.message_id)
+    if isinstance(fate, MessageTooLargeError):
+        return BatchItem(index=index, status=413, id=envelope.id, detail=str(fate))
+    if isinstance(fate, AwsRequestError):
         return BatchItem(
-            index=index, status=502, id=envelope.id, detail=f"SQS refused it: {result}"
+            index=index, status=502, id=envelope.id, detail=f"{fate.service} refused it: {fate}"
         )
-    return BatchItem(index=index, status=503, id=envelope.id, detail=f"not stored: {result}")
+    return BatchItem(index=index, status=503, id=envelope.id, detail=f"not stored: {fate}")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from producer.deps import StatusStoreDep
 from producer.schemas import Problem, ValidationProblem
-from producer.status import MessageStatus
+from producer.tracking.store import MessageStatus
 
 router = APIRouter(tags=["messages"])
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
-from fastapi.exceptions import RequestValidationError
 
 from producer.deps import CorrelationIdHeader, PublishersDep, TrackerDep, require_json
-from producer.publishers import Publisher, TopicPublishers
+from producer.routes.messages import send_one
 from producer.schemas import (
     MessageIn,
     Problem,
@@ -21,7 +20,8 @@ from producer.schemas import (
     TopicMessageAccepted,
     ValidationProblem,
 )
-from shared.models import Envelope
+from producer.sending.publishers import TopicPublishers
+from producer.sending.targets import Target
 
 router = APIRouter(prefix="/topics", tags=["topics"])
 
@@ -73,19 +73,10 @@ async def publish_message(
     correlation_id: CorrelationIdHeader = None,
 ) -> TopicMessageAccepted:
     """Publish one message. 202 means SNS has it; any other answer means it was not published."""
-    publisher = _declared(publishers, topic)
-    errors = _topic_errors(message, publisher)
-    if errors:
-        raise RequestValidationError(errors)
-    envelope = message.to_envelope(correlation_id)
-    outgoing = publisher.topic.outgoing(
-        envelope,
-        group_id=message.group_id,
-        deduplication_id=_deduplication_id(message, publisher, envelope),
+    target = _declared(publishers, topic)
+    envelope, result = await send_one(
+        target, message, tracker, response, correlation_id, topic=topic
     )
-    result = await publisher.sender.send(outgoing)
-    tracker.accepted(envelope, queue=topic, topic=topic)  # the queues are SNS's choice
-    response.headers["X-Correlation-ID"] = envelope.correlation_id
     return TopicMessageAccepted(
         id=envelope.id,
         message_id=result.message_id,
@@ -94,35 +85,11 @@ async def publish_message(
     )
 
 
-def _declared(publishers: TopicPublishers, topic: str) -> Publisher:
-    publisher = publishers.get(topic)
-    if publisher is None:
+def _declared(publishers: TopicPublishers, topic: str) -> Target:
+    target = publishers.get(topic)
+    if target is None:
         known = ", ".join(publishers.config.names) or "none (TOPICS_FILE declares no topics)"
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"unknown topic {topic!r}; known topics: {known}"
         )
-    return publisher
-
-
-def _deduplication_id(message: MessageIn, publisher: Publisher, envelope: Envelope) -> str | None:
-    """The client's id; else, on a FIFO topic without content-based deduplication, the
-    envelope id, which SNS requires and which makes each envelope its own message."""
-    declaration = publisher.declaration
-    if message.deduplication_id or not declaration.fifo:
-        return message.deduplication_id
-    return None if declaration.content_based_deduplication else str(envelope.id)
-
-
-def _topic_errors(message: MessageIn, publisher: Publisher) -> list[dict[str, Any]]:
-    name = publisher.declaration.name
-    errors = message.fifo_errors(fifo=publisher.declaration.fifo, target=f"topic {name!r}")
-    if message.delay_seconds:
-        errors.append(
-            {
-                "type": "value_error",
-                "loc": ("body", "delay_seconds"),
-                "msg": "applies only to POST /messages: SNS has no per-message delay",
-                "input": message.delay_seconds,
-            }
-        )
-    return errors
+    return target

@@ -7,10 +7,11 @@ import pytest
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.worker import Worker
-from shared.bootstrap import QueuePair
-from shared.models import Envelope
+from shared.aws import SqsQueue
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.topology.queues import QueuePair
+from tests.support import enqueue
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def worker(queue: SqsQueue, registry: HandlerRegistry, settings: Settings) -> Wo
 
 def send(queue: SqsQueue, type_: str = "job", **payload: Any) -> Envelope:
     envelope = Envelope(type=type_, payload=payload)
-    queue.send(envelope)
+    enqueue(queue, envelope)
     return envelope
 
 

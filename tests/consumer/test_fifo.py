@@ -9,10 +9,11 @@ from typing import Any
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.worker import Worker, by_group
-from shared.bootstrap import ensure_queues
-from shared.models import Envelope
-from shared.sqs import ReceivedMessage, SqsQueue
+from shared.aws import ReceivedMessage, SqsQueue
+from shared.messages.envelope import Envelope
+from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
+from tests.support import enqueue
 
 
 def fifo_worker(mocked_aws: None, **consumer: Any) -> tuple[Worker, SqsQueue]:
@@ -27,9 +28,7 @@ def fifo_worker(mocked_aws: None, **consumer: Any) -> tuple[Worker, SqsQueue]:
 
 def send_group(queue: SqsQueue, group: str, count: int) -> None:
     envelopes = [Envelope(type="step", payload={"group": group, "n": n}) for n in range(count)]
-    for start in range(0, count, 10):
-        result = queue.send_batch(envelopes[start : start + 10], group_id=group)
-        assert not result.failed
+    enqueue(queue, *envelopes, group_id=group)
 
 
 def test_each_group_is_handled_in_order_while_groups_run_side_by_side(

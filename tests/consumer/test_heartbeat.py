@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from consumer.heartbeat import Heartbeat
 from consumer.metrics import Metrics
-from shared.sqs import ReceivedMessage, SqsQueue
+from shared.aws import ReceivedMessage, SqsQueue
 from tests.consumer.conftest import counter, send
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumer.http import serve_status
+from consumer.health_server import serve_status
 from consumer.metrics import Metrics
 from tests.support import http_status
 

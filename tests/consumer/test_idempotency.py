@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from consumer.idempotency import Claim, DynamoDBStore, IdempotencyStore, MemoryStore
-from shared.bootstrap import ensure_idempotency_table
+from shared.topology.resources import ensure_idempotency_table
 from tests.consumer.test_heartbeat import Clock
 
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from consumer.registry import HandlerRegistry, log_message
-from shared.models import Envelope
+from shared.messages.envelope import Envelope
 
 
 class Order(BaseModel):

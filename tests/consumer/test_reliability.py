@@ -11,14 +11,15 @@ from consumer.idempotency import MemoryStore
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.worker import Worker
-from shared.batching import settle_entries
-from shared.bootstrap import ensure_queues
-from shared.models import Envelope
+from shared.aws import EntryFailure, SqsQueue
+from shared.aws.batching import settle_entries
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import EntryFailure, SqsQueue
+from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
 from tests.consumer.conftest import counter, send
 from tests.consumer.test_worker import depth
+from tests.support import enqueue
 
 
 def quick_settings(**consumer: float | int) -> Settings:
@@ -86,7 +87,7 @@ def test_an_idempotent_handler_runs_once_per_envelope(
 
     envelope = Envelope(type="charge", payload={"amount": 5})
     for _ in range(3):  # the same envelope delivered three times
-        queue.send(envelope)
+        enqueue(queue, envelope)
     worker.run(until_empty=True)
     assert effects == [str(envelope.id)]
     assert counter(worker.metrics, "sqs_messages_duplicate_total") == 2
@@ -107,7 +108,7 @@ def test_concurrent_copies_of_one_envelope_have_one_effect(
 
     envelope = Envelope(type="charge", payload={"amount": 5})
     for _ in range(4):  # four copies, received together
-        queue.send(envelope)
+        enqueue(queue, envelope)
     deadline = time.monotonic() + 10
     while depth(queue) != (0, 0) and time.monotonic() < deadline:
         worker.run(max_batches=1)  # the copies come back after their one-second backoff
@@ -208,7 +209,7 @@ def test_a_crashed_consumers_claim_expires_before_the_redelivery(
     store.claim(
         f"{queue.name}:charge:{envelope.id}", hold_seconds=5
     )  # a consumer died holding this claim
-    queue.send(envelope)
+    enqueue(queue, envelope)
     deadline = time.monotonic() + 12
     while not effects and time.monotonic() < deadline:
         worker.run(max_batches=1)
@@ -246,7 +247,7 @@ def test_an_idempotent_handler_runs_once_per_queue_a_topic_fanned_out_to(
         settings = make_settings(queue_name=name, dlq_name=f"{name}-dlq")
         ensure_queues(settings)
         queue = SqsQueue.from_settings(settings)
-        queue.send(envelope)
-        queue.send(envelope)  # and redelivered within each queue
+        enqueue(queue, envelope)
+        enqueue(queue, envelope)  # and redelivered within each queue
         Worker(queue, registry, settings, Metrics(), store).run(until_empty=True)
     assert runs == [str(envelope.id)] * 2

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
-from consumer.retry import MAX_VISIBILITY_SECONDS, Backoff
+from consumer.registry import HandlerRegistry
+from consumer.retry import Backoff
+from consumer.testing import TestConsumer
+from shared.aws.limits import MAX_VISIBILITY_SECONDS
+from tests.conftest import make_settings
 
 
 def test_delay_doubles_with_each_receive() -> None:
@@ -28,3 +34,24 @@ def test_jitter_spreads_delays_within_bounds(receive_count: int) -> None:
 
 def test_a_zero_base_retries_at_once() -> None:
     assert Backoff(base_seconds=0).delay(3) == 0
+
+
+def test_a_handlers_own_schedule_spaces_its_retries_over_minutes() -> None:
+    """Minutes of backoff, checked on the in-memory queue's virtual clock: SQS hides the
+    message for each delay, and nothing sleeps."""
+    registry = HandlerRegistry()
+    consumer = TestConsumer(registry, settings=make_settings(max_receive_count=5))
+    tried_at: list[float] = []
+
+    def failing_three_times(payload: dict[str, int]) -> None:
+        tried_at.append(consumer.broker.now)
+        if len(tried_at) <= 3:
+            raise RuntimeError("not yet")
+
+    registry.register(
+        "job", failing_three_times, retry=Backoff(base_seconds=60, max_seconds=200, jitter=0)
+    )
+    envelope = consumer.send("job", {"n": 1})
+    result = consumer.drain()
+    assert result.done == [str(envelope.id)]
+    assert [b - a for a, b in pairwise(tried_at)] == [60, 120, 200]  # doubling, then capped

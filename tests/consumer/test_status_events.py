@@ -8,15 +8,15 @@ from uuid import uuid4
 import boto3
 import pytest
 
-from consumer import events as events_module
-from consumer.events import EventPublisher, pack
+from consumer import status_publisher as events_module
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry, PermanentError
+from consumer.status_publisher import EventPublisher, pack
 from consumer.worker import Worker
-from shared.bootstrap import ensure_resources
-from shared.events import EVENT_LIST, Stage, StatusEvent
+from shared.aws import SqsQueue
+from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.topology.resources import ensure_resources
 from tests.consumer.conftest import counter, send
 
 

@@ -11,13 +11,15 @@ from pydantic import BaseModel
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry, PermanentError
 from consumer.worker import SHORT_POLL_PAUSE_SECONDS, Worker
-from shared.bootstrap import QueuePair, ensure_queues
-from shared.models import Envelope
+from scripts.processes import free_port
+from shared.aws import ReceivedMessage, SqsQueue
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import ReceivedMessage, SqsQueue
+from shared.topology.queues import QueuePair
+from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
 from tests.consumer.conftest import counter, send
-from tests.support import free_port
+from tests.support import enqueue
 
 
 def depth(queue: SqsQueue) -> tuple[int, int]:
@@ -102,7 +104,7 @@ def test_a_message_that_always_fails_is_dead_lettered_with_its_error(
 
     registry.register("job", broken)
     sent = Envelope(type="job", payload={}, attributes={"tenant": "acme"})
-    queue.send(sent)
+    enqueue(queue, sent)
     for _ in range(4):
         worker.run(max_batches=1)
     assert counter(worker.metrics, "sqs_messages_failed_total", reason="handler_error") == 2
@@ -201,7 +203,7 @@ def test_stopping_finishes_the_running_handler_and_releases_the_prefetched_rest(
         worker.stop()
 
     registry.register("job", stop_after_first)
-    queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(5)])
+    enqueue(queue, *(Envelope(type="job", payload={"n": n}) for n in range(5)))
     worker.run()
     assert len(handled) == 1
     assert counter(worker.metrics, "sqs_messages_deleted_total") == 1
@@ -227,7 +229,9 @@ def test_an_unreachable_endpoint_is_retried_with_backoff(registry: HandlerRegist
 class HangingQueue(SqsQueue):
     """A queue whose receive call never comes back in time, like a stuck connection."""
 
-    def receive(self, *, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+    def receive(
+        self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
+    ) -> list[ReceivedMessage]:
         time.sleep(1.0)
         return []
 
@@ -292,8 +296,8 @@ def test_handlers_run_concurrently_up_to_the_limit_and_no_further(
             running[0] -= 1
 
     registry.register("job", slow)
-    queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(10)])
-    queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(10, 12)])
+    enqueue(queue, *(Envelope(type="job", payload={"n": n}) for n in range(10)))
+    enqueue(queue, *(Envelope(type="job", payload={"n": n}) for n in range(10, 12)))
     started = time.monotonic()
     worker.run(until_empty=True)
     elapsed = time.monotonic() - started
@@ -315,13 +319,19 @@ def test_several_pollers_share_the_work(queue: SqsQueue, registry: HandlerRegist
     registry.register("job", lambda payload: handled.add(payload["n"]))
     original = queue.receive
 
-    def receive(*, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+    def receive(
+        *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
+    ) -> list[ReceivedMessage]:
         pollers.add(threading.current_thread().name)
-        return original(max_messages=max_messages, wait_time_seconds=wait_time_seconds)
+        return original(
+            max_messages=max_messages,
+            wait_time_seconds=wait_time_seconds,
+            visibility_timeout=visibility_timeout,
+        )
 
     queue.receive = receive  # type: ignore[method-assign]
     for start in range(0, 30, 10):
-        queue.send_batch([Envelope(type="job", payload={"n": n}) for n in range(start, start + 10)])
+        enqueue(queue, *(Envelope(type="job", payload={"n": n}) for n in range(start, start + 10)))
     stopper = threading.Timer(1.0, worker.stop)
     stopper.start()
     worker.run()
@@ -349,9 +359,15 @@ def test_short_polling_an_empty_queue_pauses_between_receives(
     calls: list[float] = []
     original = queue.receive
 
-    def counting(*, max_messages: int, wait_time_seconds: int) -> list[ReceivedMessage]:
+    def counting(
+        *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
+    ) -> list[ReceivedMessage]:
         calls.append(time.monotonic())
-        return original(max_messages=max_messages, wait_time_seconds=wait_time_seconds)
+        return original(
+            max_messages=max_messages,
+            wait_time_seconds=wait_time_seconds,
+            visibility_timeout=visibility_timeout,
+        )
 
     queue.receive = counting  # type: ignore[method-assign]
     thread = threading.Thread(target=worker.run)

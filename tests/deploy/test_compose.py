@@ -28,7 +28,8 @@ import yaml
 from pydantic import AnyUrl, BaseModel
 
 from shared.settings import Settings, SqsSettings
-from shared.topics import dead_letter_name, load_topics
+from shared.topology.topics import dead_letter_name
+from shared.topology.topics_file import load_topics
 from tests.support import ROOT, service_env
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.bootstrap import ensure_queues
+from scripts.processes import free_port
 from shared.settings import ConsumerSettings, ProducerSettings, Settings
+from shared.topology.resources import ensure_queues
 from tests.deploy.test_compose import environment, published_ports, service, setting_path
-from tests.support import ROOT, Service, free_port, service_env, wait_for
+from tests.support import ROOT, Service, service_env, wait_for
 
 PACKAGES = ("producer", "consumer")
 DEFAULT_PORTS = {"producer": ProducerSettings().port, "consumer": ConsumerSettings().port}
@@ -431,6 +432,6 @@ def test_cmd_serves_and_healthcheck_follows_it(
     finally:
         code = process.stop(timeout=30)
 
-    assert code == 0, process.log_path.read_text()
+    assert code == 0, process.output
     result = run_healthcheck(healthcheck)
     assert result.returncode != 0, "healthcheck still passes with the service stopped"

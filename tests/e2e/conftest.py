@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.bootstrap import QueuePair, ensure_resources
+from scripts.processes import free_port
+from shared.aws import SqsQueue
 from shared.settings import Settings
-from shared.sqs import SqsQueue
-from tests.support import Service, free_port, http_status, service_env, wait_for
+from shared.topology.queues import QueuePair
+from shared.topology.resources import ensure_resources
+from tests.support import Service, http_status, service_env, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -27,11 +27,11 @@ from uuid import UUID
 import boto3
 import pytest
 
-from shared.models import Envelope
-from shared.sqs import ReceivedMessage, SqsQueue
+from shared.aws import ReceivedMessage, SqsQueue
+from shared.messages.envelope import Envelope
 from tests.e2e.conftest import Stack, StackFactory, depth
 from tests.e2e.proxy import TcpProxy
-from tests.support import ROOT, Service, service_env, wait_for
+from tests.support import ROOT, Service, enqueue, service_env, wait_for
 
 HANDLERS = "tests.e2e.recording_handlers,tests.e2e.fault_handlers"
 # Journal names, as tests/e2e/fault_handlers.py writes them.
@@ -447,9 +447,7 @@ def redeliver(stack: Stack, envelope_ids: list[str]) -> None:
         Envelope(id=UUID(envelope_id), type="fault.effect", payload={"again": True})
         for envelope_id in envelope_ids
     ]
-    queue = stack.queue()
-    for start in range(0, len(envelopes), 10):
-        assert queue.send_batch(envelopes[start : start + 10]).failed == []
+    enqueue(stack.queue(), *envelopes)
 
 
 REDELIVERED = 20

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.models import Envelope
+from shared.messages.envelope import Envelope
 from tests.e2e.conftest import StackFactory, depth
-from tests.support import wait_for
+from tests.support import enqueue, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +40,7 @@ def test_order_holds_per_group_under_two_consumers(start_stack: StackFactory) ->
     for n in range(PER_GROUP):  # groups interleaved, as concurrent producers would send
         for g in range(GROUPS):
             payload = {"group": f"g{g}", "n": n, "fail_once": g == 1 and n == 5}
-            result = queue.send_batch(
-                [Envelope(type="e2e.sequence", payload=payload)], group_id=f"g{g}"
-            )
-            assert not result.failed
+            enqueue(queue, Envelope(type="e2e.sequence", payload=payload), group_id=f"g{g}")
     wait_for(
         lambda: len(records(stack.record)) >= GROUPS * PER_GROUP,
         timeout=90,

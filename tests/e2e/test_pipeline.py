@@ -13,9 +13,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from shared.models import Envelope
+from scripts.processes import free_port
+from shared.messages.envelope import Envelope
 from tests.e2e.conftest import Stack, StackFactory, depth
-from tests.support import Service, free_port, http_status, post_json, service_env, wait_for
+from tests.support import Service, http_status, post_json, service_env, wait_for
 
 pytestmark = pytest.mark.e2e
 

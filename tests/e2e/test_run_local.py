@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, free_port, http_status, post_json, wait_for
+from scripts.processes import free_port
+from tests.support import ROOT, http_status, post_json, wait_for
 
 pytestmark = pytest.mark.e2e
 

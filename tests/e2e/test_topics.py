@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from shared.models import Envelope
+from scripts.processes import free_port
+from shared.aws import ReceivedMessage, SqsQueue
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import ReceivedMessage, SqsQueue
-from tests.support import ROOT, Service, free_port, http_status, post_json, service_env, wait_for
+from tests.support import ROOT, Service, http_status, post_json, service_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -81,9 +82,7 @@ class Producer:
         source = SqsQueue.from_settings(self.settings, queue_name=queue)
         found: list[ReceivedMessage] = []
         for _ in range(20):
-            batch = source.receive_with_visibility(
-                max_messages=10, wait_time_seconds=0, visibility_timeout=60
-            )
+            batch = source.receive(max_messages=10, wait_time_seconds=0, visibility_timeout=60)
             if not batch:
                 return found
             found.extend(batch)

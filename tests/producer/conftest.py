@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from producer.main import create_app
-from shared.bootstrap import QueuePair
+from shared.aws import SqsQueue
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.topology.queues import QueuePair
 
 
 @pytest.fixture

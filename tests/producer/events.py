@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from shared.events import Stage, StatusEvent
+from shared.messages.status_events import Stage, StatusEvent
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -8,12 +8,13 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from producer.main import create_app
-from shared.bootstrap import QueuePair
-from shared.dead_letter import Reason
-from shared.dlq import DeadLetters
+from shared.aws import SqsQueue
+from shared.messages.dead_letter import Reason
+from shared.ops.dead_letters import DeadLetters
 from shared.settings import ProducerSettings, Settings
-from shared.sqs import SqsQueue
+from shared.topology.queues import QueuePair
 from tests.shared.test_dlq import dead_letter, envelope, moved_by_sqs
+from tests.support import enqueue
 
 TOKEN = "s3cret-admin-token"  # noqa: S105 - a test value
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -123,7 +124,7 @@ def test_redrive(admin: TestClient, dead_letters: DeadLetters, settings: Setting
 
 
 def test_purge(admin: TestClient, dead_letters: DeadLetters, settings: Settings) -> None:
-    SqsQueue.from_settings(settings).send(envelope(7))
+    enqueue(SqsQueue.from_settings(settings), envelope(7))
 
     response = admin.post("/admin/dlq/purge", json={"confirm": "messages-dlq"}, headers=AUTH)
 

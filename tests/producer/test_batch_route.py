@@ -6,12 +6,14 @@ import boto3
 from fastapi.testclient import TestClient
 
 from producer.main import create_app
-from shared.bootstrap import QueuePair
-from shared.models import Envelope
+from producer.sending.sender import DirectSender
+from producer.sending.targets import Target
+from scripts.processes import free_port
+from shared.aws import SqsQueue
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.topology.queues import QueuePair
 from tests.conftest import make_settings
-from tests.support import free_port
 
 
 def sqs_calls(client: TestClient, operation: str) -> float:
@@ -94,14 +96,17 @@ def test_sqs_down_is_a_503_with_retry_after() -> None:
     assert response.headers["Retry-After"] == str(settings.producer.retry_after_seconds)
 
 
-def test_with_batching_off_each_post_is_one_send_message(queues: QueuePair) -> None:
+def test_with_batching_off_each_post_is_one_send_call_of_its_own(queues: QueuePair) -> None:
+    """One send path: a POST sends a SendMessageBatch of one, not coalesced with others."""
     settings = make_settings()
     settings.producer.batching = False
     with TestClient(create_app(settings)) as client:
+        target: Target = client.app.state.queue_target  # type: ignore[attr-defined]
+        assert isinstance(target.sender, DirectSender)
         before = (sqs_calls(client, "SendMessage"), sqs_calls(client, "SendMessageBatch"))
         for n in range(3):
             assert (
                 client.post("/messages", json={"type": "a", "payload": {"n": n}}).status_code == 202
             )
         after = (sqs_calls(client, "SendMessage"), sqs_calls(client, "SendMessageBatch"))
-    assert (after[0] - before[0], after[1] - before[1]) == (3, 0)
+    assert (after[0] - before[0], after[1] - before[1]) == (0, 3)

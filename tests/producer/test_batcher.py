@@ -10,15 +10,22 @@ from functools import partial
 import boto3
 import pytest
 
-from producer.batcher import SendBatcher
-from producer.sender import make_sender
-from shared.batching import send_all
-from shared.bootstrap import QueuePair
-from shared.errors import SqsRequestError, SqsUnavailableError
-from shared.models import Envelope
+from producer.sending.batcher import SendBatcher
+from producer.sending.sender import make_sender
+from shared.aws import (
+    AwsRequestError,
+    AwsUnavailableError,
+    BatchSendResult,
+    EntryFailure,
+    OutgoingMessage,
+    SendResult,
+    SnsTopic,
+    SqsQueue,
+)
+from shared.aws.batching import send_all
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sns import SnsTopic
-from shared.sqs import BatchSendResult, EntryFailure, OutgoingMessage, SendResult, SqsQueue
+from shared.topology.queues import QueuePair
 
 
 class CountingQueue(SqsQueue):
@@ -28,9 +35,9 @@ class CountingQueue(SqsQueue):
         super().__init__(base.client, base.name)
         self.batches: list[int] = []
 
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.batches.append(len(messages))
-        return super().send_raw_batch(messages)
+        return super().send_batch(messages)
 
 
 @pytest.fixture
@@ -41,7 +48,8 @@ def queue(settings: Settings, queues: QueuePair) -> CountingQueue:
 def make_batcher(queue: SqsQueue, window: float, max_wait: float | None = None) -> SendBatcher:
     """The batcher as the producer builds it for a queue."""
     return SendBatcher(
-        partial(send_all, queue.send_raw_batch),
+        partial(send_all, queue.send_batch, service=queue.service),
+        service=queue.service,
         size_limit=queue.max_message_size,
         window=window,
         max_in_flight=4,
@@ -50,7 +58,9 @@ def make_batcher(queue: SqsQueue, window: float, max_wait: float | None = None) 
 
 
 def outgoing(queue: SqsQueue, n: int, text: str = "") -> OutgoingMessage:
-    return queue.outgoing(Envelope(type="t", payload={"n": n, "text": text}))
+    message = Envelope(type="t", payload={"n": n, "text": text}).outgoing()
+    queue.check_size(message)
+    return message
 
 
 def stored_ids(queue: SqsQueue) -> dict[str, str]:
@@ -71,7 +81,7 @@ def test_concurrent_sends_share_batches_and_each_gets_its_own_message_id(
         batcher = make_batcher(queue, window=0.05)
         messages = [outgoing(queue, n) for n in range(25)]
         results = await asyncio.gather(*(batcher.send(m) for m in messages))
-        return [(r.envelope_id, r.message_id) for r in results]
+        return [(r.entry_id, r.message_id) for r in results]
 
     results = asyncio.run(main())
     assert sorted(queue.batches) == [5, 10, 10]
@@ -112,10 +122,10 @@ class SlowQueue(CountingQueue):
         self.delay = delay
         self.started = 0
 
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.started += 1
         time.sleep(self.delay)
-        return super().send_raw_batch(messages)
+        return super().send_batch(messages)
 
 
 def test_a_batch_due_while_a_send_is_in_flight_gathers_until_it_returns(
@@ -163,7 +173,7 @@ class FlakyQueue(CountingQueue):
         super().__init__(base)
         self.refused, self.flaky, self.calls = refused, flaky, 0
 
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.calls += 1
         keep, failed = [], []
         for index, message in enumerate(messages):
@@ -173,7 +183,7 @@ class FlakyQueue(CountingQueue):
                 failed.append(EntryFailure(message.id, "InternalError", "try again", False))
             else:
                 keep.append((index, message))
-        result = super().send_raw_batch([m for _, m in keep]) if keep else BatchSendResult()
+        result = super().send_batch([m for _, m in keep]) if keep else BatchSendResult()
         return BatchSendResult(result.sent, result.failed + failed)
 
 
@@ -188,7 +198,7 @@ def test_each_waiter_gets_its_own_error_and_transient_failures_are_retried(
         return list(await asyncio.gather(*sends, return_exceptions=True))
 
     results = asyncio.run(main())
-    assert isinstance(results[1], SqsRequestError)
+    assert isinstance(results[1], AwsRequestError)
     assert results[1].code == "InvalidMessageContents"
     assert not any(isinstance(r, Exception) for i, r in enumerate(results) if i != 1)
     assert flaky_queue.calls == 2  # the transient failure was sent again, alone
@@ -196,8 +206,8 @@ def test_each_waiter_gets_its_own_error_and_transient_failures_are_retried(
 
 
 class DownQueue(CountingQueue):
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
-        raise SqsUnavailableError("SQS unreachable: simulated")
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        raise AwsUnavailableError("SQS unreachable: simulated", "SQS")
 
 
 def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
@@ -208,7 +218,7 @@ def test_an_unreachable_queue_fails_every_waiter(queue: CountingQueue) -> None:
         sends = [batcher.send(outgoing(queue, n)) for n in range(3)]
         return list(await asyncio.gather(*sends, return_exceptions=True))
 
-    assert all(isinstance(r, SqsUnavailableError) for r in asyncio.run(main()))
+    assert all(isinstance(r, AwsUnavailableError) for r in asyncio.run(main()))
 
 
 def test_close_sends_what_is_pending(queue: CountingQueue) -> None:
@@ -231,9 +241,9 @@ class CountingTopic(SnsTopic):
         super().__init__(base.client, base.name)
         self.batches: list[int] = []
 
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.batches.append(len(messages))
-        return super().send_raw_batch(messages)
+        return super().send_batch(messages)
 
 
 def test_concurrent_publishes_to_a_topic_share_publish_batches(
@@ -254,8 +264,11 @@ def test_concurrent_publishes_to_a_topic_share_publish_batches(
     async def main() -> list[tuple[str, str]]:
         sender = make_sender(topic, settings.producer)
         envelopes = [Envelope(type="t", payload={"n": n}) for n in range(25)]
-        results = await asyncio.gather(*(sender.send(topic.outgoing(e)) for e in envelopes))
-        return [(r.envelope_id, r.message_id) for r in results]
+        messages = [e.outgoing() for e in envelopes]
+        for message in messages:
+            topic.check_size(message)
+        results = await asyncio.gather(*(sender.send(m) for m in messages))
+        return [(r.entry_id, r.message_id) for r in results]
 
     results = dict(asyncio.run(main()))
     assert sorted(topic.batches) == [5, 10, 10]
@@ -269,12 +282,13 @@ def test_the_size_limit_is_asked_once_and_again_after_a_failure(queue: CountingQ
     def size_limit() -> int:
         asked.append(1)
         if len(asked) == 1:
-            raise SqsUnavailableError("SQS unreachable: simulated")
+            raise AwsUnavailableError("SQS unreachable: simulated", "SQS")
         return queue.max_message_size()
 
     async def main() -> list[object]:
         batcher = SendBatcher(
-            partial(send_all, queue.send_raw_batch),
+            partial(send_all, queue.send_batch, service=queue.service),
+            service=queue.service,
             size_limit=size_limit,
             window=0.01,
             max_in_flight=4,
@@ -285,7 +299,7 @@ def test_the_size_limit_is_asked_once_and_again_after_a_failure(queue: CountingQ
         return [*failed, *await asyncio.gather(*second)]
 
     results = asyncio.run(main())
-    assert all(isinstance(r, SqsUnavailableError) for r in results[:5])
+    assert all(isinstance(r, AwsUnavailableError) for r in results[:5])
     assert len(asked) == 2
     assert queue.batches == [5]
 
@@ -297,7 +311,7 @@ class RefusingTopic(SnsTopic):
         super().__init__(boto3.client("sns", region_name="us-east-1"), "orders")
         self.calls: list[list[str]] = []
 
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.calls.append([m.body for m in messages])
         sent, failed = [], []
         for message in messages:
@@ -324,8 +338,8 @@ def test_topic_entries_get_their_own_sns_errors_and_transient_ones_are_retried(
 
     results = asyncio.run(main())
     refused = results[1]
-    assert isinstance(refused, SqsRequestError)
+    assert isinstance(refused, AwsRequestError)
     assert (refused.code, refused.service) == ("InvalidParameter", "SNS")
-    assert [r.envelope_id for r in results if isinstance(r, SendResult)] == ["e0", "e2"]
+    assert [r.entry_id for r in results if isinstance(r, SendResult)] == ["e0", "e2"]
     assert len(topic.calls) == 2
     assert topic.calls[1] == ['{"n":2,"x":0}']

@@ -9,15 +9,15 @@ from uuid import uuid4
 
 import pytest
 
-from producer.events_reader import EventsReader
-from producer.feed import FeedHub
-from producer.status import StatusStore
-from producer.tracking import Tracker
-from shared.backoff import error_backoff
-from shared.bootstrap import ensure_resources
-from shared.events import EVENT_LIST, Stage, StatusEvent
+from producer.tracking.events_reader import EventsReader
+from producer.tracking.feed import FeedHub
+from producer.tracking.store import StatusStore
+from producer.tracking.tracker import Tracker
+from shared.aws import SqsQueue
+from shared.aws.backoff import error_backoff
+from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.topology.resources import ensure_resources
 from tests.producer.events import event
 
 
@@ -90,7 +90,7 @@ def test_a_malformed_body_is_counted_logged_and_deleted(
     send_body(events_queue, '[{"id": "not-a-uuid", "stage": "done"}]')
     send_body(events_queue, pack([good]))
     reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
-    with caplog.at_level(logging.WARNING, logger="producer.events_reader"):
+    with caplog.at_level(logging.WARNING, logger="producer.tracking.events_reader"):
         assert asyncio.run(reader.poll_once()) == 3
 
     assert reader.counts.malformed == 2

@@ -7,8 +7,8 @@ import json
 import time
 from typing import Any
 
-from producer.feed import FeedHub, Subscriber
-from shared.events import Stage
+from producer.tracking.feed import FeedHub, Subscriber
+from shared.messages.status_events import Stage
 from tests.producer.events import event
 
 

@@ -14,11 +14,11 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from producer.main import create_app
-from producer.tracking import Tracking
-from shared.bootstrap import ensure_resources
-from shared.events import EVENT_LIST, Stage
+from producer.tracking.tracker import Tracking
+from shared.aws import SqsQueue
+from shared.messages.status_events import EVENT_LIST, Stage
 from shared.settings import Settings
-from shared.sqs import SqsQueue
+from shared.topology.resources import ensure_resources
 from tests.producer.events import event
 
 ORDER = {"type": "order.created", "payload": {"order_id": "A-1"}}

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from producer.main import create_app
-from shared.bootstrap import ensure_queues
-from shared.models import Envelope
+from shared.aws import ReceivedMessage, SqsQueue
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import ReceivedMessage, SqsQueue
+from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
 
 

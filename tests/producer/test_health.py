@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from producer.main import create_app
+from scripts.processes import free_port
 from tests.conftest import make_settings
-from tests.support import free_port
 
 
 def test_healthz_and_readyz_when_the_queue_answers(client: TestClient) -> None:

@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from producer.main import create_app
-from shared.bootstrap import QueuePair
-from shared.models import Envelope
+from scripts.processes import free_port
+from shared.aws import BatchSendResult, OutgoingMessage, SqsQueue
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import BatchSendResult, OutgoingMessage, SqsQueue
+from shared.topology.queues import QueuePair
 from tests.conftest import make_settings
-from tests.support import free_port
 
 ORDER = {"type": "order.created", "payload": {"order_id": "A-1", "amount": 9.5}}
 
@@ -164,7 +164,7 @@ def test_a_missing_queue_is_a_503(settings: Settings, mocked_aws: None) -> None:
 
 
 class ExplodingQueue(SqsQueue):
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         raise RuntimeError("secret internals")
 
 

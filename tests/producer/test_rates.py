@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from producer.rates import RateWindow
+from producer.tracking.rates import RateWindow
 
 
 class Clock:

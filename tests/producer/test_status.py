@@ -6,8 +6,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from producer.status import MAX_HISTORY, StatusStore
-from shared.events import Stage, StatusEvent
+from producer.tracking.store import MAX_HISTORY, StatusStore
+from shared.messages.status_events import Stage, StatusEvent
 from tests.producer.events import T0, event
 
 A, R, P, D, F, X = (

@@ -6,8 +6,8 @@ from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
 
-from producer.tracking import Tracking
-from shared.events import Stage
+from producer.tracking.tracker import Tracking
+from shared.messages.status_events import Stage
 from tests.producer.events import event
 
 ORDER = {"type": "order.created", "payload": {"order_id": "A-1"}}

@@ -11,14 +11,17 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
 from producer.main import create_app
-from shared.bootstrap import ensure_resources
-from shared.models import Envelope
+from producer.sending.batcher import SendBatcher
+from producer.sending.publishers import TopicPublishers
+from producer.sending.sender import DirectSender, Sender
+from scripts.processes import free_port
+from shared.aws import ReceivedMessage, SqsQueue
+from shared.aws.limits import SNS_MAX_MESSAGE_BYTES
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sns import MAX_MESSAGE_BYTES
-from shared.sqs import ReceivedMessage, SqsQueue
-from shared.topics import TopicsConfigError
+from shared.topology.resources import ensure_resources
+from shared.topology.topics import TopicsConfigError
 from tests.conftest import make_settings
-from tests.support import free_port
 
 TOPICS = """
 [topics.orders]
@@ -60,9 +63,7 @@ def drain(settings: Settings, queue: str) -> list[ReceivedMessage]:
     source = SqsQueue.from_settings(settings, queue_name=queue)
     found: list[ReceivedMessage] = []
     for _ in range(10):
-        batch = source.receive_with_visibility(
-            max_messages=10, wait_time_seconds=0, visibility_timeout=60
-        )
+        batch = source.receive(max_messages=10, wait_time_seconds=0, visibility_timeout=60)
         if not batch:
             break
         found.extend(batch)
@@ -192,25 +193,35 @@ def test_the_queue_endpoint_refuses_fifo_fields_for_a_standard_queue(
     assert response.json()["message"].startswith("messages.1.deduplication_id: applies only")
 
 
+def sender(client: TestClient, topic: str) -> Sender:
+    publishers: TopicPublishers = client.app.state.publishers  # type: ignore[attr-defined]
+    target = publishers.get(topic)
+    assert target is not None
+    return target.sender
+
+
 def test_publishes_are_batched_unless_batching_is_off(
     topics_settings: Settings, mocked_aws: None
 ) -> None:
+    """Batching off, each message still goes in a PublishBatch (the one send path), its own."""
     ensure_resources(topics_settings)
     batched, single = requests("PublishBatch"), requests("Publish")
     with TestClient(create_app(topics_settings)) as client:
+        assert isinstance(sender(client, "orders"), SendBatcher)
         assert client.post("/topics/orders/messages", json=ORDER).status_code == 202
     assert (requests("PublishBatch") - batched, requests("Publish") - single) == (1, 0)
     topics_settings.producer.batching = False
     with TestClient(create_app(topics_settings)) as client:
+        assert isinstance(sender(client, "orders"), DirectSender)
         assert client.post("/topics/orders/messages", json=ORDER).status_code == 202
-    assert (requests("PublishBatch") - batched, requests("Publish") - single) == (1, 1)
+    assert (requests("PublishBatch") - batched, requests("Publish") - single) == (2, 0)
     assert len(drain(topics_settings, "audit")) == 2
 
 
 def test_a_message_larger_than_sns_takes_is_a_413(
     client: TestClient, topics_settings: Settings
 ) -> None:
-    body = {"type": "big", "payload": {"x": "y" * MAX_MESSAGE_BYTES}}
+    body = {"type": "big", "payload": {"x": "y" * SNS_MAX_MESSAGE_BYTES}}
     response = client.post("/topics/orders/messages", json=body)
     assert response.status_code == 413
     assert "topic 'orders' accepts at most 262144" in response.json()["detail"]

@@ -10,15 +10,16 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
+from scripts.processes import free_port
 from shared import admin
 from shared.admin import app
-from shared.bootstrap import QueuePair
-from shared.dead_letter import Reason
-from shared.dlq import DeadLetters
+from shared.aws import SqsQueue
+from shared.messages.dead_letter import Reason
+from shared.ops.dead_letters import DeadLetters
 from shared.settings import Settings, get_settings
-from shared.sqs import SqsQueue
+from shared.topology.queues import QueuePair
 from tests.shared.test_dlq import dead_letter, envelope, moved_by_sqs
-from tests.support import ROOT, free_port
+from tests.support import ROOT, enqueue
 
 runner = CliRunner()
 
@@ -157,7 +158,7 @@ def test_purge_refuses_a_wrong_or_missing_name(
 def test_purge_after_typing_the_name(
     dead_letters: DeadLetters, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
-    SqsQueue.from_settings(settings).send(envelope(9))
+    enqueue(SqsQueue.from_settings(settings), envelope(9))
     monkeypatch.setattr(admin, "stdin_is_interactive", lambda: True)
 
     result = runner.invoke(app, ["dlq", "purge"], input="messages-dlq\n")

@@ -5,14 +5,14 @@ from typing import Any
 
 import pytest
 
-from shared.aws import DEFAULT_REGION, build_sqs_client
+from shared.aws.clients import DEFAULT_REGION, build_client
 from tests.conftest import make_settings
 
 
 def test_retries_and_timeouts_are_set_deliberately() -> None:
     settings = make_settings(max_attempts=4, read_timeout=7, wait_time_seconds=20)
-    short = build_sqs_client(settings)
-    long_poll = build_sqs_client(settings, long_poll=True)
+    short = build_client("sqs", settings)
+    long_poll = build_client("sqs", settings, long_poll=True)
     short_config, long_config = vars(short.meta.config), vars(long_poll.meta.config)
     assert short_config["retries"] == {"mode": "standard", "total_max_attempts": 4}
     assert short_config["read_timeout"] == 7
@@ -21,9 +21,9 @@ def test_retries_and_timeouts_are_set_deliberately() -> None:
 
 
 def test_endpoint_setting_selects_the_endpoint() -> None:
-    client = build_sqs_client(make_settings(endpoint_url="http://127.0.0.1:4566"))
+    client = build_client("sqs", make_settings(endpoint_url="http://127.0.0.1:4566"))
     assert client.meta.endpoint_url == "http://127.0.0.1:4566"
-    assert "amazonaws.com" in build_sqs_client(make_settings()).meta.endpoint_url
+    assert "amazonaws.com" in build_client("sqs", make_settings()).meta.endpoint_url
 
 
 def test_region_and_credentials_come_from_a_named_profile(
@@ -41,7 +41,7 @@ def test_region_and_credentials_come_from_a_named_profile(
         monkeypatch.delenv(name)
     settings = make_settings()
     settings.aws.profile = "staging"
-    client = build_sqs_client(settings)
+    client = build_client("sqs", settings)
     assert client.meta.region_name == "eu-central-1"
     signer: Any = client._request_signer  # type: ignore[attr-defined]
     assert signer._credentials.access_key == "AKIDSTAGING"
@@ -50,24 +50,23 @@ def test_region_and_credentials_come_from_a_named_profile(
 def test_region_falls_back_when_nothing_sets_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.delenv("AWS_REGION", raising=False)
-    assert build_sqs_client(make_settings()).meta.region_name == DEFAULT_REGION
+    assert build_client("sqs", make_settings()).meta.region_name == DEFAULT_REGION
 
 
 def test_every_attempt_is_counted_as_a_request() -> None:
     from prometheus_client import CollectorRegistry
 
-    from shared.errors import SqsUnavailableError
-    from shared.sqs import SqsQueue
-    from shared.telemetry import count_requests, requests_counter
-    from tests.support import free_port
+    from scripts.processes import free_port
+    from shared.aws import AwsUnavailableError, SqsQueue
+    from shared.aws.request_metrics import count_requests, requests_counter
 
     registry = CollectorRegistry()
     settings = make_settings(
         endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=3, connect_timeout=0.2
     )
-    client = build_sqs_client(settings)
+    client = build_client("sqs", settings)
     count_requests(client, requests_counter(registry))
-    with pytest.raises(SqsUnavailableError):
+    with pytest.raises(AwsUnavailableError):
         SqsQueue(client, "q").ping()
     labels = {"service": "sqs", "operation": "GetQueueUrl"}
     assert registry.get_sample_value("aws_requests_total", labels) == 3

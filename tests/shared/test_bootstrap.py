@@ -5,8 +5,10 @@ import json
 import boto3
 import pytest
 
-from shared.bootstrap import DLQ_RETENTION_SECONDS, ensure_queues, main
+from shared.bootstrap import main
 from shared.settings import Settings
+from shared.topology.queues import DLQ_RETENTION_SECONDS
+from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
 
 
@@ -55,7 +57,7 @@ def test_cli_prints_the_queue_urls(
 def test_cli_fails_cleanly_when_the_endpoint_is_down(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.support import free_port
+    from scripts.processes import free_port
 
     monkeypatch.setenv("SQS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("SQS_MAX_ATTEMPTS", "1")
@@ -63,7 +65,7 @@ def test_cli_fails_cleanly_when_the_endpoint_is_down(
 
 
 def test_the_idempotency_table_is_created_only_for_the_dynamodb_store(mocked_aws: None) -> None:
-    from shared.bootstrap import ensure_resources
+    from shared.topology.resources import ensure_resources
 
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     ensure_resources(make_settings())

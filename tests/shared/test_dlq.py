@@ -9,21 +9,22 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
 
-from shared.aws import build_sqs_client
-from shared.bootstrap import QueuePair
-from shared.dead_letter import Reason, dead_letter_attributes
-from shared.dlq import DeadLetters
-from shared.errors import SqsRequestError, SqsUnavailableError
-from shared.models import Envelope
-from shared.settings import Settings
-from shared.sqs import (
+from shared.aws import (
+    AwsRequestError,
+    AwsUnavailableError,
     BatchSendResult,
     EntryFailure,
     OutgoingMessage,
     ReceivedMessage,
     SqsQueue,
 )
-from tests.support import wait_for
+from shared.aws.clients import build_client
+from shared.messages.dead_letter import Reason, dead_letter_attributes
+from shared.messages.envelope import Envelope
+from shared.ops.dead_letters import DeadLetters
+from shared.settings import Settings
+from shared.topology.queues import QueuePair
+from tests.support import enqueue, wait_for
 
 
 def sqs() -> Any:
@@ -244,13 +245,13 @@ class FlakySource(SqsQueue):
         self.sender_fault = sender_fault
         self.attempts: dict[str, int] = {}
 
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         for m in messages:
             self.attempts[m.body] = self.attempts.get(m.body, 0) + 1
         doomed = [m for m in messages if '"doomed":true' in m.body]
-        result = super().send_raw_batch([m for m in messages if m not in doomed])
+        result = super().send_batch([m for m in messages if m not in doomed])
         by_id = {m.id: m.body for m in messages}
-        self.journal.events.extend(("sent", by_id[ok.envelope_id]) for ok in result.sent)
+        self.journal.events.extend(("sent", by_id[ok.entry_id]) for ok in result.sent)
         failures = [
             EntryFailure(m.id, "InternalError", "simulated", self.sender_fault) for m in doomed
         ]
@@ -264,10 +265,10 @@ class RecordingDlq(SqsQueue):
         super().__init__(real.client, real.name)
         self.journal = journal
 
-    def receive_with_visibility(
-        self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int
+    def receive(
+        self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
     ) -> list[ReceivedMessage]:
-        batch = super().receive_with_visibility(
+        batch = super().receive(
             max_messages=max_messages,
             wait_time_seconds=wait_time_seconds,
             visibility_timeout=visibility_timeout,
@@ -289,7 +290,7 @@ def test_failed_sends_stay_in_the_dlq_and_nothing_is_deleted_before_it_is_sent(
         dead_letter(queues, sent)
     doomed = {e.to_body() for e in originals if e.payload["doomed"]}
     healthy = {e.to_body() for e in originals} - doomed
-    client = build_sqs_client(settings)
+    client = build_client("sqs", settings)
     journal = Journal()
     source = FlakySource(SqsQueue(client, "messages"), journal, sender_fault=sender_fault)
     dlq = RecordingDlq(SqsQueue(client, "messages-dlq"), journal)
@@ -313,14 +314,14 @@ def test_failed_sends_stay_in_the_dlq_and_nothing_is_deleted_before_it_is_sent(
 
 
 class UnreachableSource(SqsQueue):
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
-        raise SqsUnavailableError("SQS unreachable: simulated")
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        raise AwsUnavailableError("SQS unreachable: simulated", "SQS")
 
 
 def test_a_send_that_raises_deletes_nothing(settings: Settings, queues: QueuePair) -> None:
     for n in range(3):
         dead_letter(queues, envelope(n))
-    client = build_sqs_client(settings)
+    client = build_client("sqs", settings)
     dead_letters = DeadLetters(
         UnreachableSource(client, "messages"),
         SqsQueue(client, "messages-dlq"),
@@ -402,7 +403,7 @@ def test_a_refused_move_task_is_reported_not_bypassed(
     dead_letter(queues, envelope())
     answer_move_task_with(dead_letters, "AccessDenied", 403)
 
-    with pytest.raises(SqsRequestError, match="AccessDenied"):
+    with pytest.raises(AwsRequestError, match="AccessDenied"):
         dead_letters.redrive()
 
     assert depth(dead_letters) == (1, 0)
@@ -414,14 +415,13 @@ def test_purge_empties_the_dlq_only(
     for n in range(3):
         dead_letter(queues, envelope(n))
     source = SqsQueue.from_settings(settings)
-    source.send(envelope(10))
-    source.send(envelope(11))
+    enqueue(source, envelope(10), envelope(11))
 
     dead_letters.purge()
 
     assert depth(dead_letters) == (0, 0)
     assert source.attributes("ApproximateNumberOfMessages") == {"ApproximateNumberOfMessages": "2"}
-    with pytest.raises(SqsRequestError, match="PurgeQueueInProgress"):
+    with pytest.raises(AwsRequestError, match="PurgeQueueInProgress"):
         dead_letters.purge()
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from shared.models import MAX_USER_ATTRIBUTES, Envelope
+from shared.messages.envelope import MAX_USER_ATTRIBUTES, Envelope
 
 
 def test_body_round_trips_and_carries_every_field() -> None:
@@ -35,8 +35,8 @@ def test_type_and_correlation_id_travel_as_message_attributes() -> None:
 def test_size_counts_body_and_attributes() -> None:
     small = Envelope(type="t", payload={})
     bigger = small.model_copy(update={"attributes": {"k": "v" * 100}})
-    assert small.sqs_size() > len(small.to_body())
-    assert bigger.sqs_size() >= small.sqs_size() + 100
+    assert small.outgoing().size > len(small.to_body())
+    assert bigger.outgoing().size >= small.outgoing().size + 100
 
 
 @pytest.mark.parametrize(

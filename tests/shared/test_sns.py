@@ -7,14 +7,20 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.aws import build_sns_client
-from shared.errors import MessageTooLargeError, SqsUnavailableError, TopicNotFoundError
-from shared.models import Envelope
+from scripts.processes import free_port
+from shared.aws import (
+    AwsUnavailableError,
+    MessageTooLargeError,
+    OutgoingMessage,
+    SnsTopic,
+    SqsQueue,
+    TopicNotFoundError,
+)
+from shared.aws.clients import build_client
+from shared.aws.limits import SNS_MAX_MESSAGE_BYTES
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sns import MAX_MESSAGE_BYTES, SnsTopic
-from shared.sqs import OutgoingMessage, SqsQueue
 from tests.conftest import make_settings
-from tests.support import free_port
 
 
 def subscribed_queue(topic: str, queue: str, **attributes: str) -> tuple[str, SqsQueue]:
@@ -49,8 +55,10 @@ def test_a_publish_arrives_as_a_direct_send_would(settings: Settings, mocked_aws
     _, queue = subscribed_queue("orders", "billing")
     topic = SnsTopic.from_settings(settings, "orders")
     envelope = Envelope(type="order.created", payload={"n": 1}, attributes={"tenant": "acme"})
-    result = topic.send_one(topic.outgoing(envelope))
-    assert result.envelope_id == str(envelope.id)
+    outcome = topic.send_batch([envelope.outgoing()])
+    assert outcome.failed == []
+    [result] = outcome.sent
+    assert result.entry_id == str(envelope.id)
     [message] = queue.receive(max_messages=10, wait_time_seconds=0)
     assert message.body == envelope.to_body()
     expected = {k: v["StringValue"] for k, v in envelope.message_attributes().items()}
@@ -61,8 +69,8 @@ def test_a_batch_publish_answers_for_each_entry(settings: Settings, mocked_aws: 
     _, queue = subscribed_queue("orders", "billing")
     topic = SnsTopic.from_settings(settings, "orders")
     envelopes = [Envelope(type="order.created", payload={"n": n}) for n in range(3)]
-    outcome = topic.send_raw_batch([topic.outgoing(e) for e in envelopes])
-    assert sorted(ok.envelope_id for ok in outcome.sent) == sorted(str(e.id) for e in envelopes)
+    outcome = topic.send_batch([e.outgoing() for e in envelopes])
+    assert sorted(ok.entry_id for ok in outcome.sent) == sorted(str(e.id) for e in envelopes)
     assert outcome.failed == []
     assert len({ok.message_id for ok in outcome.sent}) == 3
     bodies = {m.body for m in queue.receive(max_messages=10, wait_time_seconds=0)}
@@ -74,8 +82,9 @@ def test_fifo_publishes_carry_their_group_id(settings: Settings, mocked_aws: Non
     topic = SnsTopic.from_settings(settings, "pay.fifo")
     assert topic.fifo
     envelope = Envelope(type="payment.made", payload={})
-    topic.send_one(topic.outgoing(envelope, group_id="acct-1", deduplication_id="d-1"))
-    topic.send_raw_batch([topic.outgoing(envelope, group_id="acct-2", deduplication_id="d-2")])
+    for group, deduplication in (("acct-1", "d-1"), ("acct-2", "d-2")):
+        message = envelope.outgoing(group_id=group, deduplication_id=deduplication)
+        assert topic.send_batch([message]).failed == []
     raw = queue.client.receive_message(
         QueueUrl=queue.url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
     )["Messages"]
@@ -86,9 +95,9 @@ def test_a_message_over_the_sns_limit_is_refused_before_sending(
     settings: Settings, mocked_aws: None
 ) -> None:
     topic = SnsTopic.from_settings(settings, "orders")
-    envelope = Envelope(type="big", payload={"x": "y" * MAX_MESSAGE_BYTES})
+    envelope = Envelope(type="big", payload={"x": "y" * SNS_MAX_MESSAGE_BYTES})
     with pytest.raises(MessageTooLargeError, match="topic 'orders' accepts at most 262144"):
-        topic.outgoing(envelope)
+        topic.check_size(envelope.outgoing())
 
 
 def test_an_unreachable_endpoint_is_sns_unavailable() -> None:
@@ -96,15 +105,15 @@ def test_an_unreachable_endpoint_is_sns_unavailable() -> None:
         endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1, connect_timeout=0.2
     )
     topic = SnsTopic.from_settings(settings, "orders")
-    with pytest.raises(SqsUnavailableError, match="SNS unreachable"):
-        topic.send_one(OutgoingMessage("1", "{}"))
+    with pytest.raises(AwsUnavailableError, match="SNS unreachable"):
+        topic.send_batch([OutgoingMessage("1", "{}")])
 
 
 def test_the_sns_client_shares_the_sqs_endpoint_retries_and_timeouts() -> None:
     settings = make_settings(
         endpoint_url="http://127.0.0.1:4566", max_attempts=4, connect_timeout=1.5, read_timeout=7
     )
-    client = build_sns_client(settings)
+    client = build_client("sns", settings)
     config = vars(client.meta.config)
     assert client.meta.endpoint_url == "http://127.0.0.1:4566"
     assert config["retries"] == {"mode": "standard", "total_max_attempts": 4}

@@ -6,18 +6,20 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from shared.bootstrap import QueuePair
-from shared.errors import (
+from scripts.processes import free_port
+from shared.aws import (
+    AwsRequestError,
+    AwsUnavailableError,
     MessageTooLargeError,
     QueueNotFoundError,
-    SqsRequestError,
-    SqsUnavailableError,
+    SqsQueue,
+    translate_errors,
 )
-from shared.models import Envelope
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sqs import SqsQueue, translate_errors
+from shared.topology.queues import QueuePair
 from tests.conftest import make_settings
-from tests.support import free_port
+from tests.support import enqueue
 
 
 @pytest.fixture
@@ -31,10 +33,10 @@ def envelope(n: int = 0, **payload: Any) -> Envelope:
 
 def test_send_then_receive_returns_the_envelope_and_its_attributes(queue: SqsQueue) -> None:
     sent = envelope(1)
-    result = queue.send(sent)
+    [result] = enqueue(queue, sent)
     [received] = queue.receive(max_messages=10, wait_time_seconds=0)
     assert received.message_id == result.message_id
-    assert result.envelope_id == str(sent.id)
+    assert result.entry_id == str(sent.id)
     assert Envelope.from_body(received.body) == sent
     assert received.attributes["type"] == "test.event"
     assert received.attributes["correlation_id"] == sent.correlation_id
@@ -42,7 +44,7 @@ def test_send_then_receive_returns_the_envelope_and_its_attributes(queue: SqsQue
 
 
 def test_delete_batch_acknowledges_and_reports_bad_receipts(queue: SqsQueue) -> None:
-    queue.send_batch([envelope(i) for i in range(3)])
+    enqueue(queue, *(envelope(i) for i in range(3)))
     messages = queue.receive(max_messages=10, wait_time_seconds=0)
     assert len(messages) == 3
     failures = queue.delete_batch([m.receipt_handle for m in messages[:2]] + ["not-a-receipt"])
@@ -54,17 +56,17 @@ def test_delete_batch_acknowledges_and_reports_bad_receipts(queue: SqsQueue) -> 
 
 def test_send_batch_reports_every_entry(queue: SqsQueue) -> None:
     batch = [envelope(i) for i in range(10)]
-    result = queue.send_batch(batch)
+    result = queue.send_batch([e.outgoing() for e in batch])
     assert not result.failed
-    assert sorted(r.envelope_id for r in result.sent) == sorted(str(e.id) for e in batch)
+    assert sorted(r.entry_id for r in result.sent) == sorted(str(e.id) for e in batch)
     assert len({r.message_id for r in result.sent}) == 10
 
 
 def test_release_makes_messages_visible_again_at_once(queue: SqsQueue) -> None:
-    queue.send(envelope())
+    enqueue(queue, envelope())
     [first] = queue.receive(max_messages=1, wait_time_seconds=0)
     assert queue.receive(max_messages=1, wait_time_seconds=0) == []
-    assert queue.change_visibility_batch([first.receipt_handle], 0) == []
+    assert queue.change_visibility([(first.receipt_handle, 0)]) == []
     [again] = queue.receive(max_messages=1, wait_time_seconds=0)
     assert again.message_id == first.message_id
     assert again.receive_count == 2
@@ -77,9 +79,11 @@ def test_size_limit_is_read_from_the_queue(settings: Settings, queues: QueuePair
     )
     queue = SqsQueue.from_settings(settings)
     assert queue.max_message_size() == 1024
-    queue.send(envelope(text="x" * 500))
+    small = envelope(text="x" * 500)
+    queue.check_size(small.outgoing())
+    enqueue(queue, small)
     with pytest.raises(MessageTooLargeError) as caught:
-        queue.send(envelope(text="x" * 1000))
+        queue.check_size(envelope(text="x" * 1000).outgoing())
     assert caught.value.limit == 1024
     assert caught.value.size > 1024
     assert len(queue.receive(max_messages=10, wait_time_seconds=0)) == 1  # only the small one
@@ -91,7 +95,7 @@ def test_queue_url_is_resolved_once(queue: SqsQueue) -> None:
         "before-call.sqs.GetQueueUrl", lambda **_: calls.append("GetQueueUrl")
     )
     for i in range(3):
-        queue.send(envelope(i))
+        enqueue(queue, envelope(i))
     queue.receive(max_messages=10, wait_time_seconds=0)
     assert calls == ["GetQueueUrl"]
 
@@ -99,7 +103,7 @@ def test_queue_url_is_resolved_once(queue: SqsQueue) -> None:
 def test_a_missing_queue_is_reported_as_such(settings: Settings, mocked_aws: None) -> None:
     queue = SqsQueue.from_settings(settings, queue_name="absent")
     with pytest.raises(QueueNotFoundError, match="absent"):
-        queue.send(envelope())
+        enqueue(queue, envelope())
 
 
 def test_an_unreachable_endpoint_is_unavailable_not_a_crash() -> None:
@@ -107,7 +111,7 @@ def test_an_unreachable_endpoint_is_unavailable_not_a_crash() -> None:
         endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=2, connect_timeout=0.5
     )
     queue = SqsQueue.from_settings(settings)
-    with pytest.raises(SqsUnavailableError, match="unreachable"):
+    with pytest.raises(AwsUnavailableError, match="unreachable"):
         queue.ping()
 
 
@@ -120,24 +124,25 @@ def client_error(code: str, status: int) -> ClientError:
 @pytest.mark.parametrize(
     ("raised", "expected"),
     [
-        (client_error("ThrottlingException", 400), SqsUnavailableError),
-        (client_error("RequestThrottled", 403), SqsUnavailableError),
-        (client_error("InternalError", 500), SqsUnavailableError),
-        (client_error("SomethingNew", 503), SqsUnavailableError),
+        (client_error("ThrottlingException", 400), AwsUnavailableError),
+        (client_error("RequestThrottled", 403), AwsUnavailableError),
+        (client_error("InternalError", 500), AwsUnavailableError),
+        (client_error("SomethingNew", 503), AwsUnavailableError),
         (client_error("AWS.SimpleQueueService.NonExistentQueue", 400), QueueNotFoundError),
-        (client_error("InvalidParameterValue", 400), SqsRequestError),
-        (client_error("AccessDenied", 403), SqsRequestError),
-        (EndpointConnectionError(endpoint_url="http://x"), SqsUnavailableError),
+        (client_error("InvalidParameterValue", 400), AwsRequestError),
+        (client_error("AccessDenied", 403), AwsRequestError),
+        (EndpointConnectionError(endpoint_url="http://x"), AwsUnavailableError),
     ],
 )
 def test_botocore_errors_become_our_own(raised: Exception, expected: type[Exception]) -> None:
-    with pytest.raises(expected) as caught, translate_errors("q"):
+    with pytest.raises(expected) as caught, translate_errors("SQS", "q"):
         raise raised
     assert caught.value.__cause__ is raised
 
 
 def test_send_batch_can_delay_its_messages(queue: SqsQueue) -> None:
-    queue.send_batch([envelope(i) for i in range(3)], delay_seconds=60)
+    result = queue.send_batch([envelope(i).outgoing(delay_seconds=60) for i in range(3)])
+    assert not result.failed
     assert queue.receive(max_messages=10, wait_time_seconds=0) == []
     delayed = queue.attributes("ApproximateNumberOfMessagesDelayed")
     assert delayed["ApproximateNumberOfMessagesDelayed"] == "3"

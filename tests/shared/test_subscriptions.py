@@ -9,13 +9,13 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.bootstrap import ensure_resources, main
-from shared.models import Envelope
+from shared.aws import SnsTopic, SqsQueue
+from shared.bootstrap import main
+from shared.messages.envelope import Envelope
 from shared.settings import Settings
-from shared.sns import SnsTopic
-from shared.sqs import SqsQueue
-from shared.subscriptions import POLICY_SID, merged_policy
-from shared.topics import TopicsConfigError
+from shared.topology.resources import ensure_resources
+from shared.topology.subscriptions import POLICY_SID, merged_policy
+from shared.topology.topics import TopicsConfigError
 
 ORDERS = """
 [topics.orders]
@@ -69,7 +69,7 @@ def filter_of(attributes: dict[str, Any]) -> dict[str, Any] | None:
 def publish(settings: Settings, topic: str, type_: str, **payload: object) -> str:
     sns_topic = SnsTopic.from_settings(settings, topic)
     envelope = Envelope(type=type_, payload=payload)
-    sns_topic.send_one(sns_topic.outgoing(envelope))
+    assert sns_topic.send_batch([envelope.outgoing()]).failed == []
     return str(envelope.id)
 
 
@@ -78,9 +78,7 @@ def received(settings: Settings, queue: str) -> set[str]:
     found: set[str] = set()
     source = SqsQueue.from_settings(settings, queue_name=queue)
     for _ in range(10):
-        batch = source.receive_with_visibility(
-            max_messages=10, wait_time_seconds=0, visibility_timeout=60
-        )
+        batch = source.receive(max_messages=10, wait_time_seconds=0, visibility_timeout=60)
         if not batch:
             break
         found.update(str(Envelope.from_body(m.body).id) for m in batch)

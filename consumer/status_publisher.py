@@ -1,0 +1,125 @@
+"""Sending status events to the events queue, packed many to a message, in the background.
+
+A handler must never wait for the live feed: `publish` only appends to a bounded buffer. A
+background thread sends what gathered every `interval`, many events per SQS message, so the
+feed costs a few requests per second whatever the message rate. When the events queue is
+down the oldest events are dropped (and counted) rather than letting the buffer grow: status
+is news, and the messages themselves are never affected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+
+from consumer.metrics import Metrics
+from shared.aws import AwsError, OutgoingMessage, SqsQueue
+from shared.aws.batching import unsettled
+from shared.aws.limits import MAX_BATCH_ENTRIES
+from shared.messages.status_events import EVENT_LIST, StatusEvent
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 200_000
+"""Below SQS's 256 KiB message limit, with room to spare for the smallest queue setting."""
+SEND_ATTEMPTS = 3
+"""Flushes that try a body before its events are dropped."""
+
+
+class EventPublisher:
+    def __init__(
+        self,
+        queue: SqsQueue,
+        metrics: Metrics,
+        *,
+        interval: float = 0.25,
+        capacity: int = 10_000,
+    ) -> None:
+        self.queue = queue
+        self.metrics = metrics
+        self.interval = interval
+        self._buffer: deque[StatusEvent] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0
+
+    def publish(self, event: StatusEvent) -> None:
+        """Never blocks; a full buffer loses its oldest event."""
+        with self._lock:
+            if len(self._buffer) == self._buffer.maxlen:
+                self.metrics.status_events.labels("dropped").inc()
+            self._buffer.append(event)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._closed.clear()
+            self._thread = threading.Thread(target=self._run, name="status-events", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread and send what is left, once."""
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._closed.wait(self.interval):
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            events = list(self._buffer)
+            self._buffer.clear()
+        if not events:
+            return
+        bodies = list(pack(events))
+        for start in range(0, len(bodies), MAX_BATCH_ENTRIES):
+            self._send(bodies[start : start + MAX_BATCH_ENTRIES])
+
+    def _send(self, bodies: Sequence[list[StatusEvent]]) -> None:
+        messages = [
+            OutgoingMessage(str(index), EVENT_LIST.dump_json(list(body)).decode())
+            for index, body in enumerate(bodies)
+        ]
+        try:
+            failed = {f.entry_id for f in unsettled(self.queue.send_batch(messages), len(messages))}
+        except AwsError as exc:
+            failed = {m.id for m in messages}
+            if self._failures == 0:
+                log.warning("status events not sent (%s); the live feed will have gaps", exc)
+        self._failures = self._failures + 1 if failed else 0
+        sent = sum(len(b) for i, b in enumerate(bodies) if str(i) not in failed)
+        self.metrics.status_events.labels("sent").inc(sent)
+        unsent = [e for i, b in enumerate(bodies) if str(i) in failed for e in b]
+        if unsent and self._failures < SEND_ATTEMPTS:
+            self._requeue(unsent)
+        else:
+            self.metrics.status_events.labels("dropped").inc(len(unsent))
+
+    def _requeue(self, events: Sequence[StatusEvent]) -> None:
+        """Put unsent events back in front of newer ones, within the buffer's capacity."""
+        with self._lock:
+            room = (self._buffer.maxlen or 0) - len(self._buffer)
+            keep = list(events)[-room:] if room > 0 else []
+            self.metrics.status_events.labels("dropped").inc(len(events) - len(keep))
+            self._buffer.extendleft(reversed(keep))
+
+
+def pack(events: Sequence[StatusEvent]) -> Iterator[list[StatusEvent]]:
+    """Split events into lists whose JSON fits one SQS message."""
+    body: list[StatusEvent] = []
+    size = 2  # the brackets
+    for event in events:
+        event_size = len(event.model_dump_json()) + 1  # and its comma
+        if body and size + event_size > MAX_BODY_BYTES:
+            yield body
+            body, size = [], 2
+        body.append(event)
+        size += event_size
+    if body:
+        yield body

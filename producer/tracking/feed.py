@@ -1,0 +1,148 @@
+"""The live feed's hub: status events and queue figures fanned out to every open dashboard.
+
+It lives in the app's event loop. Publishing never waits for a client: each client has a
+bounded queue of frames, and one that lets its queue fill up is dropped (its page
+reconnects), so a slow or vanished browser can never hold up the producer or other pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter, deque
+from typing import Any, Literal
+
+from producer.tracking.rates import RateWindow
+from shared.messages.status_events import Stage, StatusEvent
+
+log = logging.getLogger(__name__)
+
+Frame = dict[str, Any]
+CloseReason = Literal["slow", "shutdown"]
+
+
+def event_frame(event: StatusEvent) -> Frame:
+    return {"kind": "event", **event.model_dump(mode="json")}
+
+
+def _encode(frame: Frame) -> str:
+    return json.dumps(frame, separators=(",", ":"))
+
+
+class Subscriber:
+    """One WebSocket client's frames, already encoded, in order."""
+
+    def __init__(self, buffer: int) -> None:
+        self._frames: asyncio.Queue[str | None] = asyncio.Queue(buffer)
+        self.closed: CloseReason | None = None
+
+    async def next(self) -> str | None:
+        """The next frame to send; None once the hub has closed this client."""
+        return await self._frames.get()
+
+    def offer(self, text: str) -> bool:
+        """Queue a frame without waiting; False when the client is too far behind."""
+        if self.closed:
+            return True
+        try:
+            self._frames.put_nowait(text)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def close(self, reason: CloseReason) -> None:
+        """Discard what is pending and leave only the end marker."""
+        self.closed = reason
+        while not self._frames.empty():
+            self._frames.get_nowait()
+        self._frames.put_nowait(None)
+
+
+class FeedHub:
+    """Clients, the recent events a new page starts with, totals per stage and rates."""
+
+    def __init__(
+        self, *, recent: int = 200, client_buffer: int = 1000, rates: RateWindow | None = None
+    ) -> None:
+        self.client_buffer = client_buffer
+        self.dropped_clients = 0
+        self.last_stats: Frame | None = None
+        self._recent: deque[Frame] = deque(maxlen=recent)
+        self._totals: Counter[str] = Counter()
+        self._rates = rates or RateWindow()
+        self._subscribers: set[Subscriber] = set()
+
+    @property
+    def clients(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self) -> Subscriber:
+        subscriber = Subscriber(self.client_buffer)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def totals(self) -> dict[str, int]:
+        return {stage.value: self._totals[stage.value] for stage in Stage}
+
+    def rates(self) -> dict[str, float]:
+        measured = self._rates.rates()
+        return {stage.value: measured.get(stage.value, 0.0) for stage in Stage}
+
+    def hello(self) -> Frame:
+        """What a new client is sent first: recent events (oldest first) and the figures."""
+        return {
+            "kind": "hello",
+            "recent": list(self._recent),
+            "totals": self.totals(),
+            "rates": self.rates(),
+            "stats": self.last_stats,
+        }
+
+    def publish_event(self, event: StatusEvent) -> None:
+        frame = event_frame(event)
+        self._recent.append(frame)
+        self._totals[event.stage.value] += 1
+        self._rates.add(event.stage.value)
+        self.broadcast(frame)
+
+    def publish_stats(self, figures: Frame) -> None:
+        """Queue figures, sent with the hub's own totals and rates."""
+        frame: Frame = {
+            "kind": "stats",
+            **figures,
+            "totals": self.totals(),
+            "rates": self.rates(),
+            "clients": self.clients,
+            "dropped_clients": self.dropped_clients,
+        }
+        self.last_stats = frame
+        self.broadcast(frame)
+
+    def broadcast(self, frame: Frame) -> None:
+        """Encode once, offer to every client; drop those whose queue is full."""
+        if not self._subscribers:
+            return
+        text = _encode(frame)
+        for subscriber in list(self._subscribers):
+            if not subscriber.offer(text):
+                self._drop(subscriber)
+
+    def close(self) -> None:
+        """Tell every client the feed is ending (at shutdown)."""
+        for subscriber in self._subscribers:
+            subscriber.close("shutdown")
+        self._subscribers.clear()
+
+    def _drop(self, subscriber: Subscriber) -> None:
+        subscriber.close("slow")
+        self._subscribers.discard(subscriber)
+        self.dropped_clients += 1
+        log.warning(
+            "feed client dropped: %d frames behind (dropped so far: %d)",
+            self.client_buffer,
+            self.dropped_clients,
+        )

@@ -1,0 +1,77 @@
+"""Every resource the services need, made or brought to the configured shape: idempotent.
+
+The queue and its dead-letter queue, the status events queue, the idempotency table and,
+with `TOPICS_FILE` set, the declared topics, their queues and subscriptions. The local run,
+docker compose and the tests all call it, as often as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from shared.aws import build_client, translate_errors
+from shared.topology.queues import QueuePair, ensure_queue, ensure_queue_pair
+from shared.topology.subscriptions import ensure_topics
+from shared.topology.topics_file import load_topics
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_sqs.client import SQSClient
+
+    from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_RETENTION_SECONDS = 600
+"""Status events are news, not records: an hour-old "done" helps no live feed."""
+
+
+def ensure_queues(settings: Settings, client: SQSClient | None = None) -> QueuePair:
+    """Make the dead-letter queue, then the main queue redriving into it."""
+    sqs = settings.sqs
+    client = client or build_client("sqs", settings)
+    pair = ensure_queue_pair(client, sqs.queue_name, sqs.dlq_name, sqs)
+    log.info("queues ready: %s -> dead letters %s", sqs.queue_name, sqs.dlq_name)
+    return pair
+
+
+def ensure_resources(settings: Settings) -> QueuePair:
+    """Everything the services need. A bad topics file fails before anything is made."""
+    topics = load_topics(settings)
+    sqs = build_client("sqs", settings)
+    pair = ensure_queues(settings, sqs)
+    events = settings.sqs.events_queue_name
+    if events:
+        ensure_queue(sqs, events, {"MessageRetentionPeriod": str(EVENTS_RETENTION_SECONDS)})
+        log.info("events queue ready: %s", events)
+    if settings.consumer.idempotency_store == "dynamodb":
+        table = settings.consumer.idempotency_table
+        ensure_idempotency_table(build_client("dynamodb", settings), table)
+        log.info("idempotency table ready: %s", table)
+    if topics.topics:
+        ensure_topics(settings, topics, sqs=sqs)
+    return pair
+
+
+def ensure_idempotency_table(client: DynamoDBClient, table: str) -> None:
+    """Create the idempotency table with its TTL attribute, if it does not exist yet."""
+    with translate_errors("DynamoDB", table):
+        try:
+            client.describe_table(TableName=table)
+            return
+        except client.exceptions.ResourceNotFoundException:
+            pass
+        client.create_table(
+            TableName=table,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.get_waiter("table_exists").wait(
+            TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+        )

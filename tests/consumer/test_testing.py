@@ -1,0 +1,184 @@
+"""`consumer.testing`: the real worker over in-memory queues, and those queues against moto."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from consumer.idempotency import MemoryStore
+from consumer.memory_queue import MemoryBroker
+from consumer.queue import Queue
+from consumer.registry import HandlerRegistry, PermanentError
+from consumer.testing import TestConsumer
+from shared.aws import OutgoingMessage, SqsQueue
+from shared.messages.dead_letter import Reason
+from shared.messages.status_events import Stage
+from shared.topology.queues import ensure_queue_pair
+from tests.conftest import make_settings
+
+
+class Order(BaseModel):
+    order_id: str
+    amount: float
+
+
+def test_a_handler_runs_once_per_message_and_each_is_done() -> None:
+    registry = HandlerRegistry()
+    seen: list[str] = []
+    registry.register("order.created", lambda order: seen.append(order["order_id"]))
+    consumer = TestConsumer(registry)
+    sent = [consumer.send("order.created", {"order_id": f"A-{n}"}) for n in range(25)]
+    result = consumer.drain()
+    assert sorted(seen) == sorted(f"A-{n}" for n in range(25))
+    assert sorted(result.done) == sorted(str(e.id) for e in sent)
+    assert result.dead == []
+    assert result.waiting == 0
+    assert result.receives == 25
+
+
+def test_retries_come_at_once_with_the_receive_count_and_end_in_the_dead_letter_queue() -> None:
+    registry = HandlerRegistry()
+    attempts: list[int] = []
+
+    def flaky(order: Order, envelope: Any) -> None:
+        attempts.append(1)
+        if order.order_id == "never" or len(attempts) < 3:
+            raise RuntimeError(f"{order.order_id} failed")
+
+    registry.register("order.created", flaky)
+    settings = make_settings(max_receive_count=4)
+    settings.consumer.retry_base_seconds = 60.0  # minutes of backoff, all virtual
+    consumer = TestConsumer(registry, settings=settings)
+    consumer.send("order.created", {"order_id": "flaky", "amount": 1})
+    started = time.monotonic()
+    result = consumer.drain()
+    assert time.monotonic() - started < 10
+    assert len(attempts) == 3
+    assert len(result.done) == 1
+    consumer.send("order.created", {"order_id": "never", "amount": 1})
+    result = consumer.drain()
+    assert [d.reason for d in result.dead] == [Reason.RETRIES_EXHAUSTED]
+    assert result.dead[0].receive_count == 4
+    assert result.dead[0].error == "RuntimeError: never failed"
+    assert result.receives == 4
+    failed = [e for e in consumer.events if e.stage is Stage.FAILED]
+    assert [e.attempt for e in failed][-3:] == [1, 2, 3]
+
+
+def test_each_reason_a_message_can_die_for() -> None:
+    registry = HandlerRegistry(default=None)
+
+    def refuse(order: Order) -> None:
+        raise PermanentError("currency not supported")
+
+    registry.register("order.created", refuse)
+    consumer = TestConsumer(registry)
+    consumer.send("order.created", {"order_id": "A-1", "amount": 2})
+    consumer.send("order.created", {"order_id": 7})
+    consumer.send("unknown.type", {})
+    consumer.send_body("not json at all", {"type": "order.created"})
+    reasons = sorted(str(d.reason) for d in consumer.drain().dead)
+    assert reasons == ["invalid_body", "invalid_payload", "no_handler", "permanent_error"]
+
+
+def test_an_idempotent_handler_skips_a_redelivered_envelope() -> None:
+    registry = HandlerRegistry()
+    runs: list[str] = []
+    registry.register("pay", lambda p: runs.append(p["id"]), idempotent=True)
+    consumer = TestConsumer(registry, store=MemoryStore())
+    envelope = consumer.send("pay", {"id": "p-1"})
+    consumer.send_envelope(envelope)  # the same envelope again, as a retrying producer would
+    result = consumer.drain()
+    assert runs == ["p-1"]
+    assert result.done == [str(envelope.id), str(envelope.id)]
+
+
+def test_fifo_groups_keep_their_order_through_a_retry() -> None:
+    registry = HandlerRegistry()
+    order: list[tuple[str, int]] = []
+    failed_once: set[int] = set()
+
+    def step(payload: dict[str, Any]) -> None:
+        if payload["n"] == 1 and 1 not in failed_once:
+            failed_once.add(1)
+            raise RuntimeError("first try of step 1")
+        order.append((payload["g"], payload["n"]))
+
+    registry.register("step", step)
+    settings = make_settings(queue_name="jobs.fifo", dlq_name="jobs-dlq.fifo")
+    consumer = TestConsumer(registry, settings=settings, queue_name="jobs.fifo")
+    for n in range(4):
+        for group in ("a", "b"):
+            consumer.send("step", {"g": group, "n": n}, group_id=group)
+    consumer.drain()
+    for group in ("a", "b"):
+        assert [n for g, n in order if g == group] == [0, 1, 2, 3]
+
+
+# The in-memory queue against moto's SQS: the same calls, the same answers.
+
+
+@pytest.fixture(params=["memory", "moto"])
+def backend(request: pytest.FixtureRequest, mocked_aws: None) -> Iterator[Queue]:
+    settings = make_settings(max_receive_count=2, visibility_timeout=30)
+    if request.param == "memory":
+        broker = MemoryBroker(visibility_timeout=30, max_receive_count=2)
+        yield broker.queue("q", dead_letter_queue="q-dlq")
+        return
+    queue = SqsQueue.from_settings(settings, queue_name="q")
+    ensure_queue_pair(queue.client, "q", "q-dlq", settings.sqs)
+    yield queue
+
+
+def message(n: int) -> OutgoingMessage:
+    return OutgoingMessage(
+        str(n), f'{{"n": {n}}}', {"k": {"DataType": "String", "StringValue": "v"}}
+    )
+
+
+def test_both_queues_hide_count_and_delete_alike(backend: Queue) -> None:
+    sent = backend.send_batch([message(n) for n in range(3)])
+    assert sorted(ok.entry_id for ok in sent.sent) == ["0", "1", "2"]
+    assert sent.failed == []
+    first = backend.receive(max_messages=10, wait_time_seconds=0)
+    assert len(first) == 3
+    assert {m.receive_count for m in first} == {1}
+    assert first[0].attributes == {"k": "v"}
+    assert backend.receive(max_messages=10, wait_time_seconds=0) == []  # hidden
+    back = backend.change_visibility([(first[0].receipt_handle, 0)])
+    assert back == []
+    again = backend.receive(max_messages=10, wait_time_seconds=0)
+    assert [m.message_id for m in again] == [first[0].message_id]
+    assert again[0].receive_count == 2
+    failures = backend.delete_batch([again[0].receipt_handle, "not-a-receipt-handle"])
+    assert [(f.entry_id, f.sender_fault) for f in failures] == [("1", True)]
+
+
+def test_both_queues_redrive_after_max_receive_count(backend: Queue) -> None:
+    backend.send_batch([message(1)])
+    for _ in range(2):
+        (received,) = backend.receive(max_messages=1, wait_time_seconds=0)
+        backend.change_visibility([(received.receipt_handle, 0)])
+    assert backend.receive(max_messages=1, wait_time_seconds=0) == []
+    dlq = backend.sibling("q-dlq")
+    moved = dlq.receive(max_messages=10, wait_time_seconds=0)
+    assert [m.body for m in moved] == ['{"n": 1}']
+    assert "RedrivePolicy" in backend.attributes("RedrivePolicy")
+
+
+def test_an_envelope_with_a_created_at_without_a_zone_is_handled_as_utc() -> None:
+    """Found by reading the docs: a naive time broke the latency of `done` and `dead`."""
+    registry = HandlerRegistry()
+    registry.register("t", lambda payload: None)
+    consumer = TestConsumer(registry)
+    consumer.send_body('{"type": "t", "payload": {}, "created_at": "2026-01-01T12:00:00"}')
+    result = consumer.drain()
+    assert len(result.done) == 1
+    assert result.dead == []
+    (done,) = [e for e in consumer.events if e.stage is Stage.DONE]
+    assert done.latency_ms is not None
+    assert done.latency_ms > 0
