@@ -29,7 +29,7 @@ from consumer.registry import HandlerRegistry
 from consumer.registry import registry as default_registry
 from consumer.worker import Worker
 from shared.aws import OutgoingMessage
-from shared.messages.dead_letter import DeadLetter
+from shared.messages.dead_letter import DeadLetter, dead_letter_queue_of
 from shared.messages.envelope import Envelope
 from shared.messages.status_events import Stage, StatusEvent
 from shared.settings import Settings
@@ -81,7 +81,7 @@ class TestConsumer:
         self.settings = settings or Settings(_env_file=None, sqs={"wait_time_seconds": 0})
         sqs = self.settings.sqs
         self.broker = MemoryBroker(sqs.visibility_timeout, sqs.max_receive_count)
-        self.dlq_name = sqs.dlq_name if queue_name == sqs.queue_name else f"{queue_name}-dlq"
+        self.dlq_name = dead_letter_queue_of(queue_name, sqs)
         self.queue = self.broker.queue(queue_name, dead_letter_queue=self.dlq_name)
         self.dlq = self.broker.queue(self.dlq_name)
         self.metrics = Metrics()

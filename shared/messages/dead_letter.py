@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.aws.limits import MAX_MESSAGE_ATTRIBUTES
+from shared.aws.limits import FIFO_SUFFIX, MAX_MESSAGE_ATTRIBUTES, is_fifo
 from shared.messages.envelope import RESERVED_ATTRIBUTES, Envelope
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
     from shared.aws import ReceivedMessage
+    from shared.settings import SqsSettings
 
 REASON = "dlq_reason"
 ERROR = "dlq_error"
@@ -30,6 +31,19 @@ ATTRIBUTES = (REASON, ERROR, SOURCE_QUEUE, RECEIVE_COUNT, FAILED_AT)
 
 MAX_ERROR_LENGTH = 1000
 PREVIEW_CHARS = 200
+
+
+def dead_letter_name(queue: str) -> str:
+    """`orders` → `orders-dlq`; `orders.fifo` → `orders-dlq.fifo` (a FIFO queue's DLQ is FIFO)."""
+    if is_fifo(queue):
+        return queue.removesuffix(FIFO_SUFFIX) + "-dlq" + FIFO_SUFFIX
+    return queue + "-dlq"
+
+
+def dead_letter_queue_of(queue: str, sqs: SqsSettings) -> str:
+    """Where bootstrap points a queue's redrive: the main queue keeps `SQS_DLQ_NAME`, any
+    other queue gets `dead_letter_name(queue)`."""
+    return sqs.dlq_name if queue == sqs.queue_name else dead_letter_name(queue)
 
 
 class Reason(StrEnum):

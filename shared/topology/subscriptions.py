@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.aws import AwsRequestError, translate_errors
 from shared.aws.clients import build_client
+from shared.messages.dead_letter import dead_letter_queue_of
 from shared.topology.queues import ensure_queue_pair, queue_attributes
 from shared.topology.topics import (
     FilterScope,
@@ -25,7 +26,6 @@ from shared.topology.topics import (
     Topic,
     TopicsConfig,
     TopicsConfigError,
-    dead_letter_name,
 )
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def ensure_subscribed_queue(
     The main queue keeps its configured dead-letter queue; any other gets `<queue>-dlq`.
     """
     sqs = settings.sqs
-    dlq = sqs.dlq_name if queue == sqs.queue_name else dead_letter_name(queue)
+    dlq = dead_letter_queue_of(queue, sqs)
     url = ensure_queue_pair(client, queue, dlq, sqs).queue_url
     current = queue_attributes(client, queue, url, "QueueArn", "Policy")
     arn = current["QueueArn"]

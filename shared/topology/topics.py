@@ -43,13 +43,6 @@ def _check_name(name: str, kind: str, limit: int) -> str:
     return name
 
 
-def dead_letter_name(queue: str) -> str:
-    """`orders` → `orders-dlq`; `orders.fifo` → `orders-dlq.fifo` (a FIFO queue's DLQ is FIFO)."""
-    if is_fifo(queue):
-        return queue.removesuffix(FIFO_SUFFIX) + "-dlq" + FIFO_SUFFIX
-    return queue + "-dlq"
-
-
 def _check_policy(policy: object, scope: FilterScope, path: str = "filter_policy") -> None:
     """Every value a list of match conditions or, in the body scope only, a nested object."""
     if not isinstance(policy, dict) or not policy:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from shared.topology.topics import Topic, TopicsConfig, TopicsConfigError, dead_letter_name
+from shared.messages.dead_letter import dead_letter_name
+from shared.topology.topics import Topic, TopicsConfig, TopicsConfigError
 
 if TYPE_CHECKING:
     from shared.settings import Settings

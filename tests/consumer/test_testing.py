@@ -182,3 +182,14 @@ def test_an_envelope_with_a_created_at_without_a_zone_is_handled_as_utc() -> Non
     (done,) = [e for e in consumer.events if e.stage is Stage.DONE]
     assert done.latency_ms is not None
     assert done.latency_ms > 0
+
+
+def test_a_fifo_queues_dead_letters_keep_their_group_in_a_fifo_dead_letter_queue() -> None:
+    registry = HandlerRegistry(default=None)
+    consumer = TestConsumer(registry, queue_name="jobs.fifo")
+    assert consumer.dlq_name == "jobs-dlq.fifo"
+    consumer.send("nobody.handles.this", {}, group_id="account-7")
+    assert consumer.dlq.received() == []
+    consumer.drain()
+    (dead,) = consumer.dlq.received()
+    assert dead.group_id == "account-7"

@@ -27,8 +27,8 @@ import pytest
 import yaml
 from pydantic import AnyUrl, BaseModel
 
+from shared.messages.dead_letter import dead_letter_name
 from shared.settings import Settings, SqsSettings
-from shared.topology.topics import dead_letter_name
 from shared.topology.topics_file import load_topics
 from tests.support import ROOT, service_env
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.topology.topics import FilterScope, TopicsConfigError, dead_letter_name
+from shared.messages.dead_letter import dead_letter_name
+from shared.topology.topics import FilterScope, TopicsConfigError
 from shared.topology.topics_file import load_topics, load_topics_file
 from tests.conftest import make_settings
 from tests.support import ROOT
