@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.aws import build_client
+from consumer.idempotency import DynamoDBStore
+from scripts.processes import free_port
+from shared.aws import (
+    AwsError,
+    AwsUnavailableError,
+    SnsTopic,
+    TopicNotFoundError,
+    build_client,
+)
 from shared.settings import Settings
 
 
@@ -23,3 +31,19 @@ def test_every_service_uses_the_sqs_endpoint_unless_its_own_variable_is_set(
 def test_an_empty_topics_file_means_no_topics(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOPICS_FILE", "")
     assert Settings(_env_file=None).topics.file is None
+
+
+def test_an_outage_names_the_service_that_is_down() -> None:
+    """A DynamoDB outage must not read as an SQS one, nor a topic's as a queue's."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    settings = Settings(
+        _env_file=None, sqs={"endpoint_url": closed, "max_attempts": 1, "connect_timeout": 0.5}
+    )
+    store = DynamoDBStore(build_client("dynamodb", settings), "table")
+    with pytest.raises(AwsUnavailableError, match=r"^DynamoDB unreachable") as raised:
+        store.claim("key", 5)
+    assert raised.value.service == "DynamoDB"
+    with pytest.raises(AwsUnavailableError, match=r"^SNS unreachable"):
+        _ = SnsTopic.from_settings(settings, "orders").arn
+    assert not issubclass(TopicNotFoundError, AwsUnavailableError)
+    assert issubclass(TopicNotFoundError, AwsError)
