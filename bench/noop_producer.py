@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import boto3
+from typing_extensions import override
 
 from producer.__main__ import serve
 from producer.main import create_app
@@ -45,16 +46,16 @@ class NoopQueue(SqsQueue):
         super().__init__(_offline_client(), queue_name)
         self._max_size = MAX_MESSAGE_SIZE
 
+    @override
     def max_message_size(self) -> int:
         return MAX_MESSAGE_SIZE
 
+    @override
     def ping(self) -> None:
         return None
 
-    def send_one(self, message: OutgoingMessage) -> SendResult:
-        return SendResult(message.id, str(uuid.uuid4()))
-
-    def send_raw_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+    @override
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         return BatchSendResult([SendResult(m.id, str(uuid.uuid4())) for m in messages])
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from typing_extensions import override
 
 
 def serve_status(
@@ -34,6 +35,7 @@ def serve_status(
             self.end_headers()
             self.wfile.write(body)
 
+        @override
         def log_message(self, format: str, *args: object) -> None:
             """Scrapes every few seconds would drown the worker's own log."""
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from typing_extensions import override
+
 from scripts.processes import Child, http_get
 from shared.aws.limits import MAX_BATCH_ENTRIES
 
@@ -118,6 +120,7 @@ class Service(Child):
     def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path) -> None:
         super().__init__(log_path.stem, args, env, log_path=log_path)
 
+    @override
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         """Signal the process and wait for it; returns its exit code."""
         code = super().stop(sig, timeout)

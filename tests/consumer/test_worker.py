@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from pydantic import BaseModel
+from typing_extensions import override
 
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry, PermanentError
@@ -229,6 +230,7 @@ def test_an_unreachable_endpoint_is_retried_with_backoff(registry: HandlerRegist
 class HangingQueue(SqsQueue):
     """A queue whose receive call never comes back in time, like a stuck connection."""
 
+    @override
     def receive(
         self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
     ) -> list[ReceivedMessage]:

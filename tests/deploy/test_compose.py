@@ -26,6 +26,7 @@ import jsonschema
 import pytest
 import yaml
 from pydantic import AnyUrl, BaseModel
+from typing_extensions import override
 
 from shared.messages.dead_letter import dead_letter_name
 from shared.settings import Settings, SqsSettings
@@ -447,6 +448,7 @@ class FakeLocalstackHealth:
                 self.end_headers()
                 self.wfile.write(body)
 
+            @override
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet."""
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typing_extensions import override
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -34,6 +35,7 @@ class Link:
     line: int
     target: str
 
+    @override
     def __str__(self) -> str:
         return f"{self.page.relative_to(ROOT)}:{self.line}: {self.target}"
 

@@ -9,6 +9,7 @@ from functools import partial
 
 import boto3
 import pytest
+from typing_extensions import override
 
 from producer.sending.batcher import SendBatcher
 from producer.sending.sender import make_sender
@@ -35,6 +36,7 @@ class CountingQueue(SqsQueue):
         super().__init__(base.client, base.name)
         self.batches: list[int] = []
 
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.batches.append(len(messages))
         return super().send_batch(messages)
@@ -122,6 +124,7 @@ class SlowQueue(CountingQueue):
         self.delay = delay
         self.started = 0
 
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.started += 1
         time.sleep(self.delay)
@@ -173,6 +176,7 @@ class FlakyQueue(CountingQueue):
         super().__init__(base)
         self.refused, self.flaky, self.calls = refused, flaky, 0
 
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.calls += 1
         keep, failed = [], []
@@ -206,6 +210,7 @@ def test_each_waiter_gets_its_own_error_and_transient_failures_are_retried(
 
 
 class DownQueue(CountingQueue):
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         raise AwsUnavailableError("SQS unreachable: simulated", "SQS")
 
@@ -241,6 +246,7 @@ class CountingTopic(SnsTopic):
         super().__init__(base.client, base.name)
         self.batches: list[int] = []
 
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.batches.append(len(messages))
         return super().send_batch(messages)
@@ -311,6 +317,7 @@ class RefusingTopic(SnsTopic):
         super().__init__(boto3.client("sns", region_name="us-east-1"), "orders")
         self.calls: list[list[str]] = []
 
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         self.calls.append([m.body for m in messages])
         sent, failed = [], []

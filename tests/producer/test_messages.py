@@ -7,6 +7,7 @@ from uuid import UUID
 import boto3
 import pytest
 from fastapi.testclient import TestClient
+from typing_extensions import override
 
 from producer.main import create_app
 from scripts.processes import free_port
@@ -164,6 +165,7 @@ def test_a_missing_queue_is_a_503(settings: Settings, mocked_aws: None) -> None:
 
 
 class ExplodingQueue(SqsQueue):
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         raise RuntimeError("secret internals")
 

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
+from typing_extensions import override
 
 from shared.aws import (
     AwsRequestError,
@@ -245,6 +246,7 @@ class FlakySource(SqsQueue):
         self.sender_fault = sender_fault
         self.attempts: dict[str, int] = {}
 
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         for m in messages:
             self.attempts[m.body] = self.attempts.get(m.body, 0) + 1
@@ -265,6 +267,7 @@ class RecordingDlq(SqsQueue):
         super().__init__(real.client, real.name)
         self.journal = journal
 
+    @override
     def receive(
         self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
     ) -> list[ReceivedMessage]:
@@ -276,6 +279,7 @@ class RecordingDlq(SqsQueue):
         self.journal.bodies.update((m.receipt_handle, m.body) for m in batch)
         return batch
 
+    @override
     def delete_batch(self, receipt_handles: Sequence[str]) -> list[EntryFailure]:
         self.journal.events.extend(("deleted", self.journal.bodies[h]) for h in receipt_handles)
         return super().delete_batch(receipt_handles)
@@ -314,6 +318,7 @@ def test_failed_sends_stay_in_the_dlq_and_nothing_is_deleted_before_it_is_sent(
 
 
 class UnreachableSource(SqsQueue):
+    @override
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         raise AwsUnavailableError("SQS unreachable: simulated", "SQS")
 
