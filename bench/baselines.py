@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from bench.results import Measurement
 from shared.aws.clients import build_client
+from shared.aws.limits import MAX_BATCH_ENTRIES
 from shared.aws.request_metrics import count_requests, requests_counter
 from shared.settings import Settings
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-BATCH = 10
 ROOM_POLL_SECONDS = 0.002
 
 
@@ -105,11 +105,11 @@ def send_one_by_one(client: SQSClient, url: str, flow: Flow) -> None:
 
 
 def send_in_batches(client: SQSClient, url: str, flow: Flow) -> None:
-    for start in range(0, flow.total, BATCH):
+    for start in range(0, flow.total, MAX_BATCH_ENTRIES):
         if not flow.wait_for_room():
             return
         sent_at = time.time()
-        indexes = range(start, min(start + BATCH, flow.total))
+        indexes = range(start, min(start + MAX_BATCH_ENTRIES, flow.total))
         client.send_message_batch(
             QueueUrl=url,
             Entries=[{"Id": str(i), "MessageBody": _body(i, sent_at)} for i in indexes],
@@ -130,7 +130,7 @@ def receive_one_by_one(client: SQSClient, url: str, flow: Flow, wait: int) -> No
 def receive_in_batches(client: SQSClient, url: str, flow: Flow, wait: int) -> None:
     while not flow.finished():
         answer = client.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=wait
+            QueueUrl=url, MaxNumberOfMessages=MAX_BATCH_ENTRIES, WaitTimeSeconds=wait
         )
         messages = answer.get("Messages", [])
         flow.note_received(messages)

@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.aws.clients import build_client
+from shared.aws.limits import MAX_BATCH_ENTRIES
 from shared.aws.request_metrics import count_requests
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
     from shared.settings import Settings
 
-BATCH = 10
 BODY = "x" * 100
 MAX_ROUNDS = 100_000
 """Per worker and measurement: a bound on the loop besides its deadline."""
@@ -92,7 +92,7 @@ class Tally:
 
 
 def send_entries() -> list[SendMessageBatchRequestEntryTypeDef]:
-    return [{"Id": str(n), "MessageBody": BODY} for n in range(BATCH)]
+    return [{"Id": str(n), "MessageBody": BODY} for n in range(MAX_BATCH_ENTRIES)]
 
 
 def delete_entries(
@@ -131,7 +131,7 @@ def thread_worker(client: SQSClient, url: str, stop_at: float) -> Tally:
             tally.sent += len(sent.get("Successful", []))
             started = time.perf_counter()
             answer = client.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=0
+                QueueUrl=url, MaxNumberOfMessages=MAX_BATCH_ENTRIES, WaitTimeSeconds=0
             )
             tally.note(started)
             if messages := answer.get("Messages", []):
@@ -179,7 +179,7 @@ async def task_worker(client: AsyncSqs, url: str, stop_at: float) -> Tally:
             tally.sent += len(sent.get("Successful", []))
             started = time.perf_counter()
             answer = await client.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=0
+                QueueUrl=url, MaxNumberOfMessages=MAX_BATCH_ENTRIES, WaitTimeSeconds=0
             )
             tally.note(started)
             if messages := answer.get("Messages", []):

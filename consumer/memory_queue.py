@@ -82,8 +82,6 @@ class MemoryQueue:
         self.name = name
         self.dead_letter_queue = dead_letter_queue
         self.stored: list[_Stored] = []
-        self.deleted: list[ReceivedMessage] = []
-        """Every message deleted from this queue, as last received: the handled ones."""
         self._deduplicated: set[str] = set()
         self._handles = (f"{name}-receipt-{n}" for n in itertools.count())
 
@@ -164,7 +162,6 @@ class MemoryQueue:
                     failures.append(_invalid(index))
                     continue
                 self.stored.remove(stored)
-                self.deleted.append(self._as_received(stored))
         return failures
 
     def change_visibility(self, entries: Sequence[tuple[str, int]]) -> list[EntryFailure]:
@@ -177,11 +174,6 @@ class MemoryQueue:
                 else:
                     stored.visible_at = self.broker.now + seconds
         return failures
-
-    def bodies(self) -> list[str]:
-        """What the queue holds now, visible or not."""
-        with self.broker.lock:
-            return [stored.body for stored in self.stored]
 
     def received(self) -> list[ReceivedMessage]:
         """What the queue holds now, as a receive would give it (no receive is counted)."""

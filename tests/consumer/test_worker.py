@@ -25,13 +25,8 @@ from tests.support import enqueue
 
 def depth(queue: SqsQueue) -> tuple[int, int]:
     """(visible, in flight) messages in the queue."""
-    attributes = queue.attributes(
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"
-    )
-    return (
-        int(attributes["ApproximateNumberOfMessages"]),
-        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-    )
+    counts = queue.depth()
+    return counts.visible, counts.in_flight
 
 
 def test_handled_messages_are_deleted(

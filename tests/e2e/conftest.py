@@ -63,12 +63,7 @@ class Stack:
 
 def depth(queue: SqsQueue) -> int:
     """Visible, in-flight and delayed messages together."""
-    attributes = queue.attributes(
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-    )
-    return sum(int(value) for value in attributes.values())
+    return queue.depth().total
 
 
 StackFactory = Callable[..., Stack]
