@@ -72,7 +72,11 @@ def events_publisher(settings: Settings, metrics: Metrics) -> EventPublisher | N
     name = settings.sqs.events_queue_name
     if not name:
         return None
-    return EventPublisher(SqsQueue.from_settings(settings, queue_name=name), metrics)
+    return EventPublisher(
+        SqsQueue.from_settings(settings, queue_name=name),
+        metrics,
+        secret=settings.sqs.events_secret,
+    )
 
 
 def main() -> int:

@@ -6,6 +6,8 @@ waiting) and settled together, so deletes and visibility changes share batch cal
 Batch calls report failed entries one by one; those are retried and whatever still fails is
 logged and counted, never assumed done. A dead letter is deleted from the source queue only
 after the dead-letter queue has accepted it: send, then delete, never the other way round.
+Dead letters go in batches kept within the DLQ's size limit, however large each is, so one
+refused batch never holds back copies SQS would have taken.
 """
 
 from __future__ import annotations
@@ -18,10 +20,17 @@ from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
 from consumer.queue import Queue
 from consumer.retry import Backoff
-from shared.aws import EntryFailure, OutgoingMessage, ReceivedMessage
-from shared.aws.batching import settle_entries, unsettled
-from shared.aws.limits import MAX_BATCH_ENTRIES
-from shared.aws.sqs import carried_over
+from shared.aws import (
+    AwsError,
+    AwsRequestError,
+    EntryFailure,
+    OutgoingMessage,
+    ReceivedMessage,
+    SendResult,
+)
+from shared.aws.batching import send_all, settle_entries
+from shared.aws.limits import MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES
+from shared.aws.sqs import SERVICE, carried_over
 from shared.messages.dead_letter import dead_letter_attributes
 
 log = logging.getLogger(__name__)
@@ -43,13 +52,20 @@ class Acknowledger:
         *,
         window: float = 0.0,
         on_settled: Callable[[Sequence[ReceivedMessage]], None] = lambda messages: None,
+        on_dead_lettered: Callable[[Sequence[Dead], Sequence[Dead]], None] = (
+            lambda moved, refused: None
+        ),
     ) -> None:
+        """`on_dead_lettered` hears, after each dead-letter send, which copies the DLQ took
+        and which it did not."""
         self.queue = queue
         self.dlq = dlq
         self.metrics = metrics
         self.backoff = backoff
         self.window = window
         self.on_settled = on_settled
+        self.on_dead_lettered = on_dead_lettered
+        self._batch_bytes: int | None = None
         self._pending: list[Outcome] = []
         self._lock = threading.Lock()
         self._full = threading.Event()
@@ -112,35 +128,70 @@ class Acknowledger:
         self.on_settled([o.message for o in outcomes])
 
     def _dead_letter(self, dead: Sequence[Dead]) -> list[Dead]:
-        """Send to the DLQ with the reason; returns those the DLQ did not accept."""
+        """Send to the DLQ with the reason; returns those the DLQ did not accept.
 
-        def send(chunk: Sequence[Dead]) -> list[EntryFailure]:
-            messages = [
-                carried_over(
-                    OutgoingMessage(
-                        str(index),
-                        d.message.body,
-                        dead_letter_attributes(
-                            d.message.attributes,
-                            reason=d.reason,
-                            error=d.error,
-                            source_queue=self.queue.name,
-                            receive_count=d.message.receive_count,
-                        ),
+        The producer's send path: batches kept within the DLQ's size limit in all, and a
+        batch refused as a whole sent again one copy a call, so every copy SQS takes is
+        dead-lettered on the receive that decided it.
+        """
+        if not dead:
+            return []
+        copies = [
+            carried_over(
+                OutgoingMessage(
+                    str(index),
+                    d.message.body,
+                    dead_letter_attributes(
+                        d.message.attributes,
+                        reason=d.reason,
+                        error=d.error,
+                        source_queue=self.queue.name,
+                        receive_count=d.message.receive_count,
                     ),
-                    d.message,
-                    fifo=self.dlq.fifo,
-                )
-                for index, d in enumerate(chunk)
-            ]
-            return unsettled(self.dlq.send_batch(messages), len(messages))
-
-        refused = settle_entries(send, dead, "dead-letter send")
-        for d in dead:
-            if d not in refused:
+                ),
+                d.message,
+                fifo=self.dlq.fifo,
+            )
+            for index, d in enumerate(dead)
+        ]
+        results = send_all(
+            self.dlq.send_batch, copies, service=SERVICE, max_batch_bytes=self._dlq_batch_bytes()
+        )
+        refused: list[Dead] = []
+        for index, d in enumerate(dead):
+            result = results.get(str(index))
+            if isinstance(result, SendResult):
                 self.metrics.dead_lettered.labels(d.reason.value).inc()
+                continue
+            refused.append(d)
+            log.warning(
+                "message %s not taken by %s (%s); it stays in %s for a later receive",
+                d.message.message_id,
+                self.dlq.name,
+                result or "no answer",
+                self.queue.name,
+            )
         self.metrics.ack_failures.inc(len(refused))
+        self.on_dead_lettered([d for d in dead if d not in refused], refused)
         return refused
+
+    def _dlq_batch_bytes(self) -> int:
+        """The DLQ's MaximumMessageSize, read once; SQS's batch limit when it cannot be read
+        (the consumer may lack GetQueueAttributes on the DLQ: a refusal is kept, an outage
+        is asked about again next time)."""
+        if self._batch_bytes is None:
+            try:
+                self._batch_bytes = min(SQS_MAX_BATCH_BYTES, self.dlq.max_message_size())
+            except AwsRequestError as exc:
+                log.warning(
+                    "size limit of %s unreadable (%s); its batches keep to SQS's own",
+                    self.dlq.name,
+                    exc,
+                )
+                self._batch_bytes = SQS_MAX_BATCH_BYTES
+            except AwsError:
+                return SQS_MAX_BATCH_BYTES
+        return self._batch_bytes
 
     def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
         def delete(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:

@@ -1,6 +1,7 @@
 """Queues in memory that behave as SQS does where handlers can tell: visibility, receive
-counts, redrive after maxReceiveCount, FIFO groups and deduplication. `consumer.testing`
-runs the real worker over them; time is virtual, so a retry due in minutes comes at once."""
+counts, redrive after maxReceiveCount, FIFO groups and deduplication, the batch size limit.
+`consumer.testing` runs the real worker over them; time is virtual, so a retry due in
+minutes comes at once."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from shared.aws import (
+    AwsRequestError,
     BatchSendResult,
     EntryFailure,
     OutgoingMessage,
@@ -105,9 +107,17 @@ class MemoryQueue:
             values["RedrivePolicy"] = json.dumps(policy)
         return {k: v for k, v in values.items() if not names or k in names or "All" in names}
 
+    def max_message_size(self) -> int:
+        return MAX_MESSAGE_SIZE
+
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
         if len(messages) > MAX_BATCH_ENTRIES:
             raise ValueError(f"at most {MAX_BATCH_ENTRIES} entries per batch call")
+        total = sum(message.size for message in messages)
+        if total > MAX_MESSAGE_SIZE:  # SQS refuses the whole call, as here
+            raise AwsRequestError(
+                "BatchRequestTooLong", f"{total} bytes; at most {MAX_MESSAGE_SIZE}", "SQS"
+            )
         sent = []
         with self.broker.lock:
             for message in messages:

@@ -22,6 +22,10 @@ class Queue(Protocol):
 
     def attributes(self, *names: QueueAttributeName) -> dict[str, str]: ...
 
+    def max_message_size(self) -> int:
+        """The queue's MaximumMessageSize: what dead-letter batches are kept within."""
+        ...
+
     def receive(
         self, *, max_messages: int, wait_time_seconds: int, visibility_timeout: int | None = None
     ) -> list[ReceivedMessage]: ...

@@ -4,7 +4,8 @@ A handler must never wait for the live feed: `publish` only appends to a bounded
 background thread sends what gathered every `interval`, many events per SQS message, so the
 feed costs a few requests per second whatever the message rate. When the events queue is
 down the oldest events are dropped (and counted) rather than letting the buffer grow: status
-is news, and the messages themselves are never affected.
+is news, and the messages themselves are never affected. With `SQS_EVENTS_SECRET` set each
+body is signed (`shared.messages.event_signing`), and the producer drops what is not.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 
+from pydantic import SecretStr
+
 from consumer.metrics import Metrics
 from shared.aws import AwsError, OutgoingMessage, SqsQueue
 from shared.aws.batching import unsettled
 from shared.aws.limits import MAX_BATCH_ENTRIES
+from shared.messages.event_signing import signature_attributes
 from shared.messages.status_events import EVENT_LIST, StatusEvent
 
 log = logging.getLogger(__name__)
@@ -36,8 +40,11 @@ class EventPublisher:
         *,
         interval: float = 0.25,
         capacity: int = 10_000,
+        secret: SecretStr | None = None,
     ) -> None:
+        """With `secret`, every body is signed, so the producer can tell it came from here."""
         self.queue = queue
+        self.secret = secret
         self.metrics = metrics
         self.interval = interval
         self._buffer: deque[StatusEvent] = deque(maxlen=capacity)
@@ -82,9 +89,10 @@ class EventPublisher:
             self._send(bodies[start : start + MAX_BATCH_ENTRIES])
 
     def _send(self, bodies: Sequence[list[StatusEvent]]) -> None:
+        texts = [EVENT_LIST.dump_json(list(body)).decode() for body in bodies]
         messages = [
-            OutgoingMessage(str(index), EVENT_LIST.dump_json(list(body)).decode())
-            for index, body in enumerate(bodies)
+            OutgoingMessage(str(index), text, signature_attributes(text, self.secret))
+            for index, text in enumerate(texts)
         ]
         try:
             failed = {f.entry_id for f in unsettled(self.queue.send_batch(messages), len(messages))}

@@ -6,8 +6,11 @@ follow its message. A body that is not an envelope has no such id and is only co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
+
+from pydantic import ValidationError
 
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
 from shared.aws import ReceivedMessage
@@ -62,7 +65,22 @@ class StatusRecorder:
                 self.stage(envelope, message, Stage.FAILED, error=error)
             case Abandoned():
                 self.stage(envelope, message, Stage.FAILED, error="handler overran its time limit")
-            case Dead(reason=reason, error=error):
-                self.stage(envelope, message, Stage.DEAD, error=f"{reason.value}: {error}")
-            case Released():
-                pass
+            case Dead() | Released():
+                pass  # dead: said by `dead_lettered`, once the DLQ has it; released: unstarted
+
+    def dead_lettered(self, moved: Sequence[Dead], refused: Sequence[Dead]) -> None:
+        """`dead` for each copy the dead-letter queue took, said only then: a copy it refused
+        stays in the queue and dies on a later receive, and must not read as dead twice. A
+        refused one is `failed` meanwhile."""
+        if self.sink is None:
+            return
+        for stage, outcomes in ((Stage.DEAD, moved), (Stage.FAILED, refused)):
+            for dead in outcomes:
+                try:
+                    envelope = Envelope.from_body(dead.message.body)
+                except ValidationError:
+                    continue  # not an envelope: nobody follows it by id
+                error = f"{dead.reason.value}: {dead.error}"
+                if stage is Stage.FAILED:
+                    error = f"{error} (the dead-letter queue did not take it; tried again later)"
+                self.stage(envelope, dead.message, stage, error=error)

@@ -65,6 +65,7 @@ class Worker:
         self._last_receive = time.monotonic()
         self._running = False
         self.slots = Slots(consumer.concurrency + consumer.prefetch)
+        status = StatusRecorder(events, self.config.name)
         self.dispatcher = Dispatcher(
             registry,
             self.config,
@@ -72,7 +73,7 @@ class Worker:
             self.metrics,
             store if store is not None else MemoryStore(),
             self.shutdown,
-            StatusRecorder(events, self.config.name),
+            status,
         )
         self.heartbeat = Heartbeat(
             queue,
@@ -88,6 +89,7 @@ class Worker:
             Backoff(consumer.retry_base_seconds, consumer.retry_max_seconds),
             window=consumer.ack_window_ms / 1000,
             on_settled=self._settled,
+            on_dead_lettered=status.dead_lettered,
         )
 
     def stop(self) -> None:

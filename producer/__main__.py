@@ -9,11 +9,23 @@ import uvicorn
 from fastapi import FastAPI
 
 from producer.main import create_app
+from producer.server_timeouts import deadline_protocol
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 from shared.topology.topics import TopicsConfigError
 
 log = logging.getLogger("producer")
+
+HEAD_TIMEOUT_SECONDS = 5.0
+"""A connection's request head must be complete this long after it opens, or after the first
+byte of its next request: longer and it is closed (a 408 if it had begun a request)."""
+BODY_TIMEOUT_SECONDS = 10.0
+"""The whole body must arrive this long after its head; at `PRODUCER_MAX_BODY_BYTES`'s 2 MiB
+that is about 200 KiB/s."""
+KEEP_ALIVE_SECONDS = 5
+"""An idle connection is closed this long after its last response; behind a proxy or load
+balancer this should exceed the proxy's own idle timeout, so the proxy never reuses a
+connection at the moment the producer closes it."""
 
 
 def _graceful_stop_is_success(signum: int, frame: object) -> None:
@@ -31,6 +43,8 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         host=settings.producer.host,
         port=settings.producer.port,
         log_config=None,
+        http=deadline_protocol(HEAD_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=10,
     )
 

@@ -7,20 +7,27 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.requests import HTTPConnection
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from producer.security.access import Access, Refusal
 from producer.sending.publishers import TopicPublishers
 from producer.sending.targets import Target
 from producer.tracking.feed import FeedHub
 from producer.tracking.store import StatusStore
 from producer.tracking.tracker import Tracker, Tracking
 from shared.aws import SqsQueue
+from shared.messages.envelope import CorrelationId
 from shared.settings import Settings
 
-JSON_MEDIA_TYPES = ("application/json",)
 ADMIN_DISABLED = "admin endpoints are disabled; set PRODUCER_ADMIN_TOKEN"
 
 _bearer = HTTPBearer(auto_error=False, description="PRODUCER_ADMIN_TOKEN")
+_api_key_bearer = HTTPBearer(
+    auto_error=False, scheme_name="ApiKeyBearer", description="One of PRODUCER_API_KEYS"
+)
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="One of PRODUCER_API_KEYS"
+)
 
 
 def get_queue(request: Request) -> SqsQueue:
@@ -62,14 +69,30 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-def require_json(content_type: Annotated[str | None, Header()] = None) -> None:
-    """Refuse bodies that are not JSON with 415, before anything tries to parse them."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            detail=f"Content-Type must be application/json, got {content_type or 'none'!r}",
-        )
+def get_access(connection: HTTPConnection) -> Access:
+    access: Access = connection.app.state.access
+    return access
+
+
+def admitted(
+    request: Request,
+    _bearer_key: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key_bearer)],
+    _header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> str:
+    """The caller's name, once its key, origin and rate pass; else the 4xx that says why.
+
+    The two security schemes are parameters only so that the OpenAPI schema shows them;
+    `Access` reads the headers itself, as it must for the WebSocket too.
+    """
+    caller = get_access(request).admit(request)
+    if isinstance(caller, Refusal):
+        raise HTTPException(caller.status, detail=caller.detail, headers=caller.headers or None)
+    return caller
+
+
+def rate_limited(request: Request) -> str:
+    """For an open API: the origin and the rate per client address, no key asked."""
+    return admitted(request, None, None)
 
 
 def require_admin(
@@ -100,6 +123,9 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 TrackerDep = Annotated[Tracker, Depends(get_tracker)]
 HubDep = Annotated[FeedHub, Depends(get_hub)]
 StatusStoreDep = Annotated[StatusStore, Depends(get_status_store)]
-CorrelationIdHeader = Annotated[
-    str | None, Header(alias="X-Correlation-ID", min_length=1, max_length=256)
-]
+CorrelationIdHeader = Annotated[CorrelationId | None, Header(alias="X-Correlation-ID")]
+AccessDep = Annotated[Access, Depends(get_access)]
+RequireApiKey = Depends(admitted)
+"""For routers when PRODUCER_API_KEYS is set: the key, the origin, the rate."""
+RateLimited = Depends(rate_limited)
+"""For routers when the API is open: the origin and the rate per client address."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from producer.schemas import MORE_ERRORS
 from shared.aws import AwsError, AwsRequestError, AwsUnavailableError, MessageTooLargeError
 
 log = logging.getLogger(__name__)
@@ -22,26 +24,62 @@ def _problem(status_code: int, detail: str, headers: dict[str, str] | None = Non
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
+MAX_LISTED_ERRORS = 10
+"""A 422 lists this many problems and counts the rest."""
+MAX_ERROR_TEXT = 200
+"""Longest text one part of a listed problem carries (a message, a field name, a limit)."""
+MAX_ANSWER_BYTES = 4096
+"""A 422 is never larger than this, whatever the body held: problems are dropped from the
+end, and counted, until it fits."""
+
+
+def _cut(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
+
+
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(part) for part in loc]
+    parts = [_cut(part) for part in loc]
     if parts and parts[0] == "body":
         parts = parts[1:]
     return ".".join(parts) or "body"
 
 
+def _listed(error: dict[str, Any]) -> dict[str, Any]:
+    """One problem as the answer shows it: no echo of the input, no link, bounded text."""
+    listed: dict[str, Any] = {
+        "type": _cut(error.get("type", "value_error")),
+        "loc": [part if isinstance(part, int) else _cut(part) for part in error.get("loc", ())],
+        "msg": _cut(error.get("msg", "")),
+    }
+    ctx = error.get("ctx")
+    if isinstance(ctx, dict):
+        listed["ctx"] = {_cut(k): _cut(v) for k, v in list(ctx.items())[:3]}
+    return listed
+
+
+def validation_answer(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The 422 body: the first problems, how many more, and a one-line summary of them."""
+    more = sum(int(e.get("ctx", {}).get("more", 0)) for e in errors if e.get("type") == MORE_ERRORS)
+    found = [e for e in errors if e.get("type") != MORE_ERRORS]
+    shown = [_listed(error) for error in itertools.islice(found, MAX_LISTED_ERRORS)]
+    more += len(found) - len(shown)
+    while True:
+        summary = "; ".join(f"{_field_name(e['loc'])}: {e['msg']}" for e in shown)
+        if more:
+            summary += f"; and {more} more"
+        answer = {"message": summary, "detail": shown, "more": more}
+        if len(json.dumps(answer)) <= MAX_ANSWER_BYTES or len(shown) == 1:
+            return answer
+        shown = shown[:-1]
+        more += 1
+
+
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """Malformed JSON is a 400; JSON of the wrong shape is a 422 naming each field."""
+    """JSON of the wrong shape is a 422 naming the first fields at fault and counting the rest."""
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type
-    errors = exc.errors()
-    for error in errors:
-        if error.get("type") == "json_invalid":
-            reason = error.get("ctx", {}).get("error", "not valid JSON")
-            return _problem(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {reason}")
-    summary = "; ".join(f"{_field_name(e['loc'])}: {e['msg']}" for e in errors)
-    detail = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in errors]
     return JSONResponse(
-        {"message": summary, "detail": jsonable_encoder(detail)},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        validation_answer(exc.errors()), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 

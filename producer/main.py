@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from producer.deps import RateLimited, RequireApiKey
 from producer.errors import install_error_handlers
 from producer.limits import BodySizeLimit
+from producer.openapi import serve_exact_schema
 from producer.routes import admin, dashboard, feed, health, messages, status, topics
+from producer.schemas import Problem
+from producer.security.access import Access
+from producer.security.headers import SecurityHeaders
 from producer.sending.publishers import TopicPublishers
 from producer.sending.sender import make_sender
 from producer.sending.targets import Target
@@ -45,10 +52,12 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     """
     settings = settings or get_settings()
     declared = load_topics(settings)
+    access = Access.from_settings(settings.producer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        access.announce()
         app.state.queue = queue or SqsQueue.from_settings(settings)
         app.state.queue_target = Target(
             app.state.queue, make_sender(app.state.queue, settings.producer)
@@ -61,14 +70,37 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
         await app.state.tracking.stop()
 
     app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.access = access
     install_error_handlers(app, settings.producer.retry_after_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
-    app.include_router(messages.router)
-    app.include_router(topics.router)
-    app.include_router(status.router)
-    app.include_router(health.router)
-    app.include_router(admin.router)
-    app.include_router(feed.router)
-    app.include_router(dashboard.router)
+    if access.origins.cross_origin:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=sorted(access.origins.allowed),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Correlation-ID"],
+            expose_headers=["X-Correlation-ID", "Retry-After"],
+        )
+    app.add_middleware(SecurityHeaders)
+    guarded = _guard(access)
+    for router in (messages.router, topics.router, status.router):
+        app.include_router(router, **guarded)
+    app.include_router(feed.router)  # admits its own callers, at the handshake
+    app.include_router(health.router)  # probes and Prometheus need no key
+    app.include_router(admin.router)  # its own token
+    app.include_router(dashboard.router)  # the page holds no data; it asks for the key
+    serve_exact_schema(app, settings.sqs.queue_name, declared, settings.producer.max_batch_messages)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
+
+
+def _guard(access: Access) -> dict[str, Any]:
+    """What every data route requires, and the answers that requirement adds."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    if access.keys.required:
+        responses[401] = {"model": Problem, "description": "No API key, or not a valid one"}
+    responses[403] = {"model": Problem, "description": "A browser origin not allowed"}
+    if access.limiter:
+        responses[429] = {"model": Problem, "description": "Over the rate limit; see Retry-After"}
+    dependency = RequireApiKey if access.keys.required else RateLimited
+    return {"dependencies": [dependency], "responses": responses}

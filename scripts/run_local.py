@@ -5,7 +5,7 @@ Run it as `python scripts/run_local.py` from anywhere, or `python -m scripts.run
 Starts moto's server as a local SQS (and SNS) endpoint on localstack's port, creates the
 queues and the topics of `TOPICS_FILE` (`topics.example.toml` unless set; empty for none),
 then the producer and one consumer for the main queue and every subscribed queue, each a
-real process with its output prefixed.
+real process with its output prefixed. The two share a status-event secret made for the run.
 Ctrl-C (or SIGTERM) stops them in order, producer first and the endpoint last, so the
 consumer can still acknowledge what it finishes. Any process that dies takes the rest down.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -73,6 +74,9 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
             "CONSUMER_HANDLERS": env.get("CONSUMER_HANDLERS", "consumer.examples"),
             # Short polls locally, so Ctrl-C never waits long for one to return.
             "SQS_WAIT_TIME_SECONDS": env.get("SQS_WAIT_TIME_SECONDS", "5"),
+            # Producer and consumer share it for this run only: status events are signed
+            # locally as they should be anywhere, and no secret is written down.
+            "SQS_EVENTS_SECRET": env.get("SQS_EVENTS_SECRET") or secrets.token_hex(32),
             "PYTHONUNBUFFERED": "1",
         }
     )

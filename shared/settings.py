@@ -7,6 +7,7 @@ never at import, so tests and tools can shape the environment first.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, mode
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.aws.limits import MAX_BATCH_ENTRIES, is_fifo
+from shared.token_bucket import Rate
 
 
 class AwsSettings(BaseModel):
@@ -49,6 +51,11 @@ class SqsSettings(BaseModel):
     batch_size: int = Field(default=MAX_BATCH_ENTRIES, ge=1, le=MAX_BATCH_ENTRIES)
     max_attempts: int = Field(
         default=3, ge=1, le=10, description="Attempts per SQS call, first one included."
+    )
+    events_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared by producers and consumers: status-event bodies are signed with it "
+        "(HMAC-SHA256) and unsigned or forged ones are dropped. Unset: events are not signed.",
     )
     connect_timeout: float = Field(default=2.0, gt=0)
     read_timeout: float = Field(
@@ -105,6 +112,26 @@ class ProducerSettings(BaseModel):
         default=None,
         description="Bearer token for the /admin endpoints; unset disables them.",
     )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated API keys, each plain or `sha256:<hex>` of the key; "
+        "empty: the API is open.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to use the API and the feed besides the "
+        "producer's own (which is always allowed); `*` allows any.",
+    )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Requests per key (or client address when open), e.g. `200/s` or "
+        "`1000/min`; unset: no limit.",
+    )
+    rate_burst: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests allowed at once above the rate; unset: one second's worth.",
+    )
     status_capacity: int = Field(
         default=10_000,
         ge=1,
@@ -126,6 +153,34 @@ class ProducerSettings(BaseModel):
         le=100_000,
         description="Frames waiting for one WebSocket client before it is dropped as too slow.",
     )
+
+    @field_validator("api_keys", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _blank_rate_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            Rate.parse(value)  # a bad rate stops the producer at start, not at first request
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_well_formed(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for key in value:
+            text = key.get_secret_value()
+            if text.startswith("sha256:") and not re.fullmatch(r"sha256:[0-9a-fA-F]{64}", text):
+                raise ValueError("an API key given as sha256: needs 64 hex digits after it")
+        return value
 
 
 class ConsumerSettings(BaseModel):

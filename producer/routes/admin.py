@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, sta
 from pydantic import BaseModel, ConfigDict, Field
 
 from producer.deps import QueueDep, RequireAdmin, SettingsDep
+from producer.request_body import StrictJsonRoute
 from producer.schemas import Problem
 from shared.aws import AwsError, AwsRequestError
 from shared.messages.dead_letter import DeadLetter
@@ -26,9 +27,11 @@ REDRIVE_TIME_LIMIT = 20.0
 
 router = APIRouter(
     prefix="/admin",
+    route_class=StrictJsonRoute,
     tags=["admin"],
     dependencies=[RequireAdmin],
     responses={
+        400: {"model": Problem, "description": "Malformed JSON"},
         401: {"model": Problem, "description": "Missing or wrong bearer token"},
         403: {"model": Problem, "description": "Admin endpoints disabled (no token configured)"},
         502: {"model": Problem, "description": "SQS refused the request"},
@@ -47,7 +50,7 @@ class DeadLetterList(BaseModel):
 
 
 class RedriveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     max_messages: int | None = Field(
         default=None, ge=1, description="Move at most this many (uses the move loop)."
@@ -56,7 +59,7 @@ class RedriveRequest(BaseModel):
 
 
 class PurgeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     confirm: str = Field(description="The dead-letter queue's name, to prove intent.")
 
@@ -130,8 +133,10 @@ def redrive_dead_letters(
 @router.post(
     "/dlq/purge",
     responses={
-        400: {"model": Problem, "description": "`confirm` is not the DLQ's name"},
-        409: {"model": Problem, "description": "A purge ran less than a minute ago"},
+        409: {
+            "model": Problem,
+            "description": "`confirm` is not the DLQ's name, or a purge ran less than a minute ago",
+        },
     },
 )
 def purge_dead_letters(
@@ -140,7 +145,7 @@ def purge_dead_letters(
     """Delete every dead letter. The source queue is not touched."""
     if body.confirm != dead_letters.name:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
+            status.HTTP_409_CONFLICT,
             detail=f"confirm must be the dead-letter queue's name, {dead_letters.name!r}; "
             "nothing purged",
         )

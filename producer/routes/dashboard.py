@@ -7,9 +7,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from producer.request_body import StrictJsonRoute
+
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], route_class=StrictJsonRoute)
 
 
 @router.get("/", include_in_schema=False)

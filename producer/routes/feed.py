@@ -13,8 +13,10 @@ import json
 import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import JSONResponse
 
-from producer.deps import HubDep
+from producer.deps import AccessDep, HubDep
+from producer.security.access import FEED_SUBPROTOCOL, Refusal
 from producer.tracking.feed import Subscriber
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,18 @@ router = APIRouter(tags=["feed"])
 
 
 @router.websocket("/feed")
-async def feed(websocket: WebSocket, hub: HubDep) -> None:
-    """JSON frames: `hello` (recent events, totals, rates), then `event` and `stats` frames."""
-    await websocket.accept()
+async def feed(websocket: WebSocket, hub: HubDep, access: AccessDep) -> None:
+    """JSON frames: `hello` (recent events, totals, rates), then `event` and `stats` frames.
+
+    A caller the API would refuse is refused at the handshake, with the same status and
+    reason (401 key, 403 origin, 429 rate), before any event is sent.
+    """
+    caller = access.admit(websocket)
+    if isinstance(caller, Refusal):
+        await _refuse(websocket, caller)
+        return
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=FEED_SUBPROTOCOL if FEED_SUBPROTOCOL in offered else None)
     hello = hub.hello()  # taken with the subscription, no await between: nothing missed twice
     subscriber = hub.subscribe()
     try:
@@ -44,6 +55,17 @@ async def feed(websocket: WebSocket, hub: HubDep) -> None:
         log.debug("feed client gone: %r", exc)
     finally:
         hub.unsubscribe(subscriber)
+
+
+async def _refuse(websocket: WebSocket, refusal: Refusal) -> None:
+    """An HTTP answer to the handshake where the server can send one, else a policy close."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        answer = JSONResponse(
+            {"detail": refusal.detail}, status_code=refusal.status, headers=refusal.headers
+        )
+        await websocket.send_denial_response(answer)
+    else:
+        await websocket.close(status.WS_1008_POLICY_VIOLATION, refusal.detail)
 
 
 async def _serve(websocket: WebSocket, subscriber: Subscriber) -> None:

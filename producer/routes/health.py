@@ -6,10 +6,11 @@ from fastapi import APIRouter, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from producer.deps import QueueDep
+from producer.request_body import StrictJsonRoute
 from producer.schemas import Health
 from shared.aws import AwsError
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
 
 @router.get("/healthz", response_model_exclude_none=True)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Body, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from producer.deps import (
-    CorrelationIdHeader,
-    QueueTargetDep,
-    SettingsDep,
-    TrackerDep,
-    require_json,
-)
+from producer.deps import CorrelationIdHeader, QueueTargetDep, SettingsDep, TrackerDep
+from producer.request_body import StrictJsonRoute
 from producer.schemas import (
     BatchAccepted,
     BatchIn,
@@ -32,7 +27,15 @@ from shared.aws import (
 )
 from shared.messages.envelope import Envelope
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=StrictJsonRoute)
+
+STATUS_LINK: dict[str, Any] = {
+    "GetMessageStatus": {
+        "operationId": "get_message_status",
+        "parameters": {"id": "$response.body#/id"},
+        "description": "How far the message got, by the `id` this answer gives.",
+    }
+}
 
 EXAMPLES: dict[str, Any] = {
     "order": {
@@ -54,8 +57,8 @@ EXAMPLES: dict[str, Any] = {
 @router.post(
     "/messages",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[Depends(require_json)],
     responses={
+        202: {"links": STATUS_LINK},
         400: {"model": Problem, "description": "Malformed JSON"},
         413: {"model": Problem, "description": "Larger than the queue's MaximumMessageSize"},
         415: {"model": Problem, "description": "Content-Type is not JSON"},
@@ -80,13 +83,17 @@ async def send_message(
 @router.post(
     "/messages/batch",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[Depends(require_json)],
     responses={
         207: {"model": BatchAccepted, "description": "Some stored, some not: see each result"},
         400: {"model": Problem, "description": "Malformed JSON"},
-        413: {"model": Problem, "description": "More messages than PRODUCER_MAX_BATCH_MESSAGES"},
+        413: {
+            "model": Problem | BatchAccepted,
+            "description": "More messages than PRODUCER_MAX_BATCH_MESSAGES, a body over "
+            "PRODUCER_MAX_BODY_BYTES, or every message larger than the queue accepts",
+        },
         415: {"model": Problem, "description": "Content-Type is not JSON"},
         422: {"model": ValidationProblem, "description": "A message is invalid (named by index)"},
+        502: {"model": BatchAccepted, "description": "SQS refused every message"},
         503: {"model": BatchAccepted, "description": "SQS unavailable, none stored"},
     },
 )
@@ -100,8 +107,9 @@ async def send_messages(
 ) -> BatchAccepted:
     """Enqueue several messages in as few SQS calls as the limits allow, each with its result.
 
-    202: all stored. 207: some were not; each result says why. 503: SQS unavailable, none
-    stored (see Retry-After).
+    202: all stored. 207: some were not; each result says why. None stored: the status they
+    share (413 all too large, 502 all refused, 503 SQS unavailable, see Retry-After), or the
+    gravest of theirs.
     """
     limit = settings.producer.max_batch_messages
     if len(batch.messages) > limit:
@@ -121,12 +129,19 @@ async def send_messages(
         if item.status == status.HTTP_202_ACCEPTED:
             tracker.accepted(envelope, queue.name)
     accepted = sum(item.status == status.HTTP_202_ACCEPTED for item in items)
-    if accepted < len(items):
-        response.status_code = status.HTTP_207_MULTI_STATUS
-    if accepted == 0 and all(item.status == 503 for item in items):
-        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    response.status_code = _batch_status([item.status for item in items])
+    if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response.headers["Retry-After"] = str(settings.producer.retry_after_seconds)
     return BatchAccepted(accepted=accepted, failed=len(items) - accepted, results=items)
+
+
+def _batch_status(statuses: list[int]) -> int:
+    """202 all stored, 207 some; none stored: the gravest status, 503 first (worth a retry)."""
+    if all(code == status.HTTP_202_ACCEPTED for code in statuses):
+        return status.HTTP_202_ACCEPTED
+    if status.HTTP_202_ACCEPTED in statuses:
+        return status.HTTP_207_MULTI_STATUS
+    return max(statuses)
 
 
 async def send_one(

@@ -2,35 +2,60 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Path, status
+from starlette.convertors import Convertor, register_url_convertor
+from typing_extensions import override
 
 from producer.deps import StatusStoreDep
+from producer.request_body import StrictJsonRoute
 from producer.schemas import Problem, ValidationProblem
 from producer.tracking.store import MessageStatus
 
-router = APIRouter(tags=["messages"])
+router = APIRouter(tags=["messages"], route_class=StrictJsonRoute)
+
+
+class EnvelopeIdConvertor(Convertor[str]):
+    """Any one path segment but `batch`: `GET /messages/batch` is the batch route's 405."""
+
+    regex = r"(?!batch$)[^/]+"
+
+    @override
+    def convert(self, value: str) -> str:
+        return value
+
+    @override
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("envelope_id", EnvelopeIdConvertor())
 
 
 @router.get(
-    "/messages/{message_id}",
+    "/messages/{id:envelope_id}",
+    operation_id="get_message_status",
     responses={
         404: {"model": Problem, "description": "Not seen, or forgotten to make room"},
         422: {"model": ValidationProblem, "description": "Not a message id (a UUID)"},
     },
 )
-def get_message_status(message_id: UUID, store: StatusStoreDep) -> MessageStatus:
+def get_message_status(
+    id: Annotated[UUID, Path(description="The envelope `id` the 202 answer gave.")],
+    store: StatusStoreDep,
+) -> MessageStatus:
     """The furthest stage the message reached, and every stage reported, in time order.
 
     Status is kept in this producer's memory for its most recent messages, fed by the
     consumers' events; a restart or another replica starts without it.
     """
-    found = store.get(message_id)
+    found = store.get(id)
     if found is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            detail=f"no status for message {message_id}: this producer has not seen it, "
+            detail=f"no status for message {id}: this producer has not seen it, "
             f"or it was among the oldest beyond the {store.capacity} it remembers",
         )
     return found

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Body, HTTPException, Response, status
 
-from producer.deps import CorrelationIdHeader, PublishersDep, TrackerDep, require_json
+from producer.deps import CorrelationIdHeader, PublishersDep, TrackerDep
+from producer.request_body import StrictJsonRoute
 from producer.routes.messages import send_one
 from producer.schemas import (
     MessageIn,
@@ -23,7 +24,7 @@ from producer.schemas import (
 from producer.sending.publishers import TopicPublishers
 from producer.sending.targets import Target
 
-router = APIRouter(prefix="/topics", tags=["topics"])
+router = APIRouter(prefix="/topics", tags=["topics"], route_class=StrictJsonRoute)
 
 EXAMPLES: dict[str, Any] = {
     "order": {
@@ -54,7 +55,6 @@ def list_topics(publishers: PublishersDep) -> TopicList:
 @router.post(
     "/{topic}/messages",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[Depends(require_json)],
     responses={
         400: {"model": Problem, "description": "Malformed JSON"},
         404: {"model": Problem, "description": "No such topic is declared"},

@@ -3,9 +3,10 @@
 import { RateChart } from "./chart.js";
 import { Counters } from "./counters.js";
 import { Feed } from "./feed.js";
+import { KeyGate } from "./keygate.js";
 import { Lookup } from "./lookup.js";
 import { showDepths, setupRedrive } from "./queues.js";
-import { setupSend } from "./send.js";
+import { setupSend, showTopics } from "./send.js";
 import { connectFeed } from "./socket.js";
 
 const lookup = new Lookup();
@@ -48,7 +49,33 @@ const handlers = {
 
 setupSend({ onLookup: (id) => lookup.show(id) });
 setupRedrive();
-connectFeed({
+
+let live = null; // the feed's connection, while the page may have one
+
+function startFeed() {
+  live?.stop();
+  live = connectFeed({
+    onState: showConnection,
+    onFrame: (frame) => handlers[frame.kind]?.(frame),
+    admit: () => gate.check(), // GET /topics with the key first; 401 shows the key form
+  });
+}
+
+function stopFeed() {
+  // Locked (no key, a refused one, or forgotten): nothing more arrives, and what this key
+  // showed is cleared from the page.
+  live?.stop();
+  live = null;
+  feed.reset([]);
+  counters.set({}, {});
+  lookup.clear();
+  document.getElementById("send-result").replaceChildren();
+}
+
+const gate = new KeyGate({
+  onLock: stopFeed,
+  onUnlock: startFeed,
+  onTopics: showTopics,
   onState: showConnection,
-  onFrame: (frame) => handlers[frame.kind]?.(frame),
 });
+startFeed();

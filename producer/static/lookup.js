@@ -1,6 +1,7 @@
 // Status lookup by message id (GET /messages/{id}), refreshed while its events arrive.
 
-import { apiUrl, badge, dateTime, clock, duration, el, readProblem, UUID_PATTERN } from "./format.js";
+import { apiFetch } from "./auth.js";
+import { badge, dateTime, clock, duration, el, readProblem, UUID_PATTERN } from "./format.js";
 
 const REFRESH_DELAY_MS = 300;
 
@@ -60,6 +61,14 @@ export class Lookup {
     }, REFRESH_DELAY_MS);
   }
 
+  clear() {
+    this.shown = null;
+    this.request += 1; // an answer on its way is no longer shown
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.result.replaceChildren();
+  }
+
   say(text) {
     this.result.replaceChildren(el("p", { className: "bad", text }));
   }
@@ -77,7 +86,7 @@ export class Lookup {
     const request = ++this.request;
     let response;
     try {
-      response = await fetch(apiUrl(`messages/${encodeURIComponent(id)}`));
+      response = await apiFetch(`messages/${encodeURIComponent(id)}`);
     } catch (error) {
       if (request === this.request) this.say(`The producer did not answer: ${error.message}`);
       return;

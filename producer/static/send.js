@@ -1,6 +1,8 @@
 // The send form: POST /messages, or a topic's messages when the producer has topics.
+// Sent with the API key; a 401 locks the page behind the key form (see keygate.js).
 
-import { apiUrl, el, readProblem } from "./format.js";
+import { apiFetch } from "./auth.js";
+import { el, readProblem } from "./format.js";
 
 const TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
 const byId = (id) => document.getElementById(id);
@@ -52,23 +54,19 @@ function topicsOf(body) {
     .filter(Boolean);
 }
 
-async function discoverTopics() {
-  // Topics are optional: a producer without them answers 404 and the selector stays hidden.
-  let response;
-  try {
-    response = await fetch(apiUrl("topics"), { headers: { Accept: "application/json" } });
-  } catch {
-    return;
-  }
-  if (!response.ok) return;
-  const topics = topicsOf(await response.json().catch(() => null));
-  if (!topics.length) return;
+export function showTopics(body) {
+  // From the answer to GET /topics (the key check): a producer without topics lists none,
+  // or answers 404, and the selector stays hidden. Called again on each check: idempotent.
+  const topics = topicsOf(body);
   const select = byId("target");
+  const chosen = select.value;
+  for (const option of [...select.options].slice(1)) option.remove();
   for (const topic of topics) {
     const where = topic.subscriptions === null ? "" : ` (${topic.subscriptions} subscribed)`;
     select.append(el("option", { value: topic.name, text: `Topic ${topic.name}${where}` }));
   }
-  byId("target-field").hidden = false;
+  if (topics.some((topic) => topic.name === chosen)) select.value = chosen;
+  byId("target-field").hidden = !topics.length;
 }
 
 function mark(input, message, errorId) {
@@ -121,7 +119,7 @@ export function setupSend({ onLookup }) {
     if (Object.keys(attributeValues).length) message.attributes = attributeValues;
     button.disabled = true;
     try {
-      const response = await fetch(apiUrl(path), {
+      const response = await apiFetch(path, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(message),
@@ -134,6 +132,4 @@ export function setupSend({ onLookup }) {
       button.disabled = false;
     }
   });
-
-  discoverTopics();
 }

@@ -3,6 +3,11 @@
 One receive brings up to ten bodies of many events each, so following every message costs
 a few requests a second at most. A body that is not a list of events is logged, counted and
 deleted: it can never become readable, and leaving it would bring it back forever.
+
+With `SQS_EVENTS_SECRET` set, only bodies a consumer signed with it are believed: anyone
+else who may send to the events queue could otherwise write any message's status. A body
+with a missing or wrong signature is dropped the same way, counted as forged, and logged
+without its content, which is not to be trusted even in a log.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from prometheus_client import REGISTRY, Counter
+from pydantic import SecretStr, ValidationError
 
 from shared.aws import AwsError, ReceivedMessage, SqsQueue
 from shared.aws.backoff import error_backoff
 from shared.aws.limits import MAX_BATCH_ENTRIES
+from shared.messages.event_signing import SIGNATURE_ATTRIBUTE, verify
 from shared.messages.status_events import EVENT_LIST, StatusEvent
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,14 @@ by a poll abandoned at shutdown come back to the next reader within the visibili
 IDLE_PAUSE_SECONDS = 1.0
 """Pause after an empty receive when long polling is off, so the loop does not spin."""
 BODY_PREVIEW = 200
+
+DROPPED_BODIES = Counter(
+    "producer_status_bodies_dropped",
+    "Events-queue bodies dropped unread: malformed (not a list of events) or forged "
+    "(missing or wrong signature while SQS_EVENTS_SECRET is set).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 EventSink = Callable[[Sequence[StatusEvent]], None]
 T = TypeVar("T")
@@ -68,6 +83,8 @@ class ReaderCounts:
     bodies: int = 0
     events: int = 0
     malformed: int = 0
+    forged: int = 0
+    """Bodies dropped for a missing or wrong signature."""
     errors: int = 0
 
 
@@ -82,14 +99,23 @@ class EventsReader:
         wait_seconds: int = MAX_WAIT_SECONDS,
         backoff_max_seconds: float = 30.0,
         rng: random.Random | None = None,
+        secret: SecretStr | None = None,
     ) -> None:
+        """With `secret`, only bodies signed with it are read; without, every body is."""
         self.queue = queue
+        self.secret = secret
         self.sink = sink
         self.wait_seconds = min(wait_seconds, MAX_WAIT_SECONDS)
         self.backoff_max_seconds = backoff_max_seconds
         self.counts = ReaderCounts()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._stopping = asyncio.Event()
+        if secret is None:
+            log.warning(
+                "events queue %s: status events are unsigned (SQS_EVENTS_SECRET unset); "
+                "whoever may send to it can write any message's status",
+                queue.name,
+            )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -137,10 +163,13 @@ class EventsReader:
         return len(messages)
 
     def _parse(self, message: ReceivedMessage) -> list[StatusEvent]:
+        if self.secret is not None and not self._signed(message, self.secret):
+            return []
         try:
             return EVENT_LIST.validate_json(message.body)
         except ValidationError as exc:
             self.counts.malformed += 1
+            DROPPED_BODIES.labels("malformed").inc()
             log.warning(
                 "events queue %s: dropped a body that is not a list of events (%d errors): %.*s",
                 self.queue.name,
@@ -149,6 +178,21 @@ class EventsReader:
                 message.body,
             )
             return []
+
+    def _signed(self, message: ReceivedMessage, secret: SecretStr) -> bool:
+        """Whether the body carries its signature under `secret`; counts and logs it if not."""
+        signature = message.attributes.get(SIGNATURE_ATTRIBUTE)
+        if verify(message.body, signature, secret):
+            return True
+        self.counts.forged += 1
+        DROPPED_BODIES.labels("forged").inc()
+        log.warning(
+            "events queue %s: dropped body %s: %s signature",
+            self.queue.name,
+            message.message_id,
+            "no" if not signature else "a wrong",
+        )
+        return False
 
     async def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
         handles = [message.receipt_handle for message in messages]

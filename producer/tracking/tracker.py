@@ -70,7 +70,10 @@ class Tracking:
             # so a poll waits at most half of it.
             wait = min(settings.sqs.wait_time_seconds, int(settings.sqs.read_timeout // 2))
             tracking.reader = EventsReader(
-                queue.sibling(events_queue), tracking.tracker.record, wait_seconds=wait
+                queue.sibling(events_queue),
+                tracking.tracker.record,
+                wait_seconds=wait,
+                secret=settings.sqs.events_secret,
             )
         tracking.stats = QueueStats(
             queue,

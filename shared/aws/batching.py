@@ -102,15 +102,30 @@ def send_all(
 
     `send_batch` is one SendMessageBatch or PublishBatch call (`SqsQueue.send_batch`,
     `SnsTopic.send_batch`), `service` names it in errors; `max_batch_bytes` unset means the
-    messages are known to fit. Returns, for every message id, its SendResult or the error
-    that kept it out: AwsRequestError for what was refused, AwsUnavailableError for what
-    kept failing.
+    messages are known to fit. A batch refused as a whole is sent again one message a call,
+    so one entry's fault never keeps the others out. Returns, for every message id, its
+    SendResult or the error that kept it out: AwsRequestError for what was refused,
+    AwsUnavailableError for what kept failing.
     """
     results: dict[str, SendResult | AwsError] = {}
 
     def send(chunk: Sequence[OutgoingMessage]) -> list[EntryFailure]:
         try:
             result = send_batch([replace(m, id=str(i)) for i, m in enumerate(chunk)])
+        except AwsRequestError as exc:
+            if len(chunk) == 1:  # the same request would be refused again: no retry
+                results[chunk[0].id] = exc
+                return [EntryFailure("0", exc.code, exc.reason, sender_fault=True)]
+            # Refused as a whole (too long, say): whichever entry is to blame, the others
+            # must not stay out with it, so each goes again alone.
+            log.warning(
+                "%s refused a batch of %d (%s); sending each alone", service, len(chunk), exc
+            )
+            return [
+                replace(failure, entry_id=str(index))
+                for index, message in enumerate(chunk)
+                for failure in alone(message)
+            ]
         except AwsError as exc:
             results.update((m.id, exc) for m in chunk)
             raise
@@ -121,6 +136,12 @@ def send_all(
         for failure in failures:
             results[chunk[int(failure.entry_id)].id] = _entry_error(failure, service)
         return failures
+
+    def alone(message: OutgoingMessage) -> list[EntryFailure]:
+        try:
+            return send([message])
+        except AwsError as exc:  # left for the next attempt, with whatever else failed
+            return [EntryFailure("0", "Unavailable", str(exc), sender_fault=False)]
 
     limit = max_batch_bytes if max_batch_bytes is not None else sum(m.size for m in messages)
     for chunk in chunk_by_size(messages, limit):

@@ -11,6 +11,9 @@ MAX_DELAY_SECONDS = 900
 """Longest DelaySeconds SQS takes (15 minutes)."""
 MAX_VISIBILITY_SECONDS = 43_200
 """Longest visibility timeout SQS takes (12 hours)."""
+SQS_MAX_BATCH_BYTES = 1_048_576
+"""SQS's limit for one SendMessageBatch, its messages together (1 MiB), whatever the queue's
+MaximumMessageSize; a batch over it is refused as a whole (`BatchRequestTooLong`)."""
 SNS_MAX_MESSAGE_BYTES = 262_144
 """SNS's limit for one message, body and attributes together, and for one PublishBatch."""
 FIFO_SUFFIX = ".fifo"

@@ -8,6 +8,7 @@ SQS assigns on each hop.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID, uuid4
@@ -15,14 +16,21 @@ from uuid import UUID, uuid4
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
 from shared.aws import OutgoingMessage
 from shared.aws.limits import MAX_MESSAGE_ATTRIBUTES
+from shared.messages.json_text import (
+    HEADER_SAFE_PATTERN,
+    SQS_ALLOWED_PATTERN,
+    forbidden_character,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
@@ -33,23 +41,82 @@ MessageType = Annotated[
 ]
 """A routing key such as `order.created`: what the consumer dispatches on."""
 
-AttributeName = Annotated[
-    str,
-    StringConstraints(
-        min_length=1,
-        max_length=256,
-        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
-    ),
-]
-"""An SQS message attribute name, by SQS's own rules (no `AWS.`/`Amazon.` prefix, no `..`)."""
-
-AttributeValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+"""An SQS message attribute name, by SQS's own rules: letters, digits, `_`, `-`, `.`,
+no leading, trailing or doubled `.`."""
 
 TYPE_ATTRIBUTE = "type"
 CORRELATION_ATTRIBUTE = "correlation_id"
 RESERVED_ATTRIBUTES = frozenset({TYPE_ATTRIBUTE, CORRELATION_ATTRIBUTE})
 MAX_USER_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES - len(RESERVED_ATTRIBUTES)
 """SQS allows ten message attributes; the envelope uses two of them."""
+
+ATTRIBUTES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": MAX_USER_ATTRIBUTES,
+    "propertyNames": {
+        "minLength": 1,
+        "maxLength": 256,
+        # What _check_attributes refuses, said as a pattern so clients see it in the schema.
+        "pattern": r"^(?![Aa][Ww][Ss]\.|[Aa][Mm][Aa][Zz][Oo][Nn]\.)"
+        r"(?!(?:type|correlation_id)$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+    },
+    "additionalProperties": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 4096,
+        "pattern": SQS_ALLOWED_PATTERN,
+    },
+}
+"""The attributes' JSON Schema: exactly what validation accepts."""
+
+AttributeName = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=ATTRIBUTE_NAME_PATTERN)
+]
+
+
+def _sqs_carries(value: str) -> str:
+    problem = forbidden_character(value)
+    if problem:
+        raise ValueError(f"{problem} is not allowed: SQS refuses it in attribute values")
+    return value
+
+
+def _header_safe(value: str) -> str:
+    found = _NOT_HEADER_SAFE.search(value)
+    if found:
+        raise ValueError(
+            f"character U+{ord(found.group()):04X} at position {found.start()} is not allowed: "
+            "only printable ASCII, since the id is sent back as a header and logged"
+        )
+    return value
+
+
+_NOT_HEADER_SAFE = re.compile(r"[^\x20-\x7e]")
+
+
+AttributeValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_sqs_carries)
+]
+
+CorrelationId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(_header_safe),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 256, "pattern": HEADER_SAFE_PATTERN}
+    ),
+]
+"""Ties related messages together; printable ASCII, since it is logged and sent as a header."""
+
+
+def _at_most_allowed(value: object) -> object:
+    """Count before checking each name, so a body of 100,000 names costs one error."""
+    if isinstance(value, dict) and len(value) > MAX_USER_ATTRIBUTES:
+        raise ValueError(
+            f"at most {MAX_USER_ATTRIBUTES} attributes (SQS allows 10 in all), got {len(value)}"
+        )
+    return value
 
 
 def _check_attributes(value: dict[str, str]) -> dict[str, str]:
@@ -59,13 +126,14 @@ def _check_attributes(value: dict[str, str]) -> dict[str, str]:
     reserved = RESERVED_ATTRIBUTES.intersection(value)
     if reserved:
         raise ValueError(f"attribute names reserved by the envelope: {sorted(reserved)}")
-    if len(value) > MAX_USER_ATTRIBUTES:
-        raise ValueError(f"at most {MAX_USER_ATTRIBUTES} attributes (SQS allows 10 in all)")
     return value
 
 
 MessageAttributes = Annotated[
-    dict[AttributeName, AttributeValue], AfterValidator(_check_attributes)
+    dict[AttributeName, AttributeValue],
+    BeforeValidator(_at_most_allowed),
+    AfterValidator(_check_attributes),
+    WithJsonSchema(ATTRIBUTES_SCHEMA),
 ]
 """User attributes carried as SQS message attributes, for routing without parsing the body."""
 
@@ -94,17 +162,14 @@ class Envelope(BaseModel):
         default_factory=_now,
         description="When the message was made (ISO 8601; without a zone, UTC).",
     )
-    correlation_id: str = Field(
+    correlation_id: CorrelationId = Field(
         default_factory=_new_correlation_id,
-        min_length=1,
-        max_length=256,
         description="Ties related messages together; a new UUID when absent.",
     )
     attributes: MessageAttributes = Field(
         default_factory=dict,
         description="String attributes, also sent as SQS message attributes (not `type` or "
         "`correlation_id`, no `AWS.` or `Amazon.` prefix).",
-        json_schema_extra={"maxProperties": MAX_USER_ATTRIBUTES, "additionalProperties": False},
     )
 
     @field_validator("created_at")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 
 class Stage(StrEnum):
@@ -26,6 +26,9 @@ class Stage(StrEnum):
 
 
 FINAL_STAGES = frozenset({Stage.DONE, Stage.DEAD})
+MAX_ERROR_LENGTH = 500
+"""Longest `error` an event carries, in characters: a handler's error may echo its payload,
+which must not flood the feed, the status answer or the producer's memory."""
 
 
 def _now() -> datetime:
@@ -48,6 +51,14 @@ class StatusEvent(BaseModel):
     )
     error: str | None = None
     topic: str | None = None
+
+    @field_validator("error")
+    @classmethod
+    def _bounded(cls, error: str | None) -> str | None:
+        """Cut to MAX_ERROR_LENGTH, the cut shown by a final "…"; read events are cut too."""
+        if error is None or len(error) <= MAX_ERROR_LENGTH:
+            return error
+        return error[: MAX_ERROR_LENGTH - 1] + "…"
 
 
 EVENT_LIST = TypeAdapter(list[StatusEvent])

@@ -11,8 +11,15 @@ from consumer.idempotency import MemoryStore
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.worker import Worker
-from shared.aws import EntryFailure, SqsQueue
-from shared.aws.batching import settle_entries
+from shared.aws import (
+    AwsRequestError,
+    BatchSendResult,
+    EntryFailure,
+    OutgoingMessage,
+    SendResult,
+    SqsQueue,
+)
+from shared.aws.batching import send_all, settle_entries
 from shared.messages.envelope import Envelope
 from shared.settings import Settings
 from shared.topology.resources import ensure_queues
@@ -191,6 +198,25 @@ def test_entries_that_keep_failing_are_given_up_after_the_attempts() -> None:
     pauses: list[float] = []
     assert settle_entries(always, ["a", "b"], "delete", pause=pauses.append) == ["a", "b"]
     assert pauses == [0.2, 0.4]  # backed off between attempts
+
+
+def test_a_batch_refused_as_a_whole_is_sent_again_one_message_a_call() -> None:
+    calls: list[list[str]] = []
+
+    def send_batch(messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        calls.append([m.body for m in messages])
+        if any(m.body == "bad" for m in messages):
+            raise AwsRequestError("BatchRequestTooLong", "too long", "SQS")
+        return BatchSendResult([SendResult(m.id, f"sqs-{m.body}") for m in messages])
+
+    messages = [OutgoingMessage(f"m{n}", body) for n, body in enumerate(["a", "bad", "c"])]
+    results = send_all(send_batch, messages, service="SQS", pause=lambda seconds: None)
+    assert calls == [["a", "bad", "c"], ["a"], ["bad"], ["c"]]  # the refused one not again
+    assert results["m0"] == SendResult("m0", "sqs-a")
+    assert results["m2"] == SendResult("m2", "sqs-c")
+    refused = results["m1"]
+    assert isinstance(refused, AwsRequestError)
+    assert refused.code == "BatchRequestTooLong"
 
 
 def test_a_crashed_consumers_claim_expires_before_the_redelivery(

@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import boto3
 import pytest
+from pydantic import SecretStr
 
 from consumer import status_publisher as events_module
 from consumer.metrics import Metrics
@@ -14,7 +15,8 @@ from consumer.registry import HandlerRegistry, PermanentError
 from consumer.status_publisher import EventPublisher, pack
 from consumer.worker import Worker
 from shared.aws import SqsQueue
-from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
+from shared.messages.event_signing import SIGNATURE_ATTRIBUTE, sign
+from shared.messages.status_events import EVENT_LIST, MAX_ERROR_LENGTH, Stage, StatusEvent
 from shared.settings import Settings
 from shared.topology.resources import ensure_resources
 from tests.consumer.conftest import counter, send
@@ -84,6 +86,35 @@ def test_a_failure_is_reported_with_its_error_and_attempt(
     assert [e.attempt for e in sink.events if e.stage is Stage.DONE] == [2]
 
 
+def test_an_error_echoing_its_payload_is_cut_to_a_bounded_length(
+    queue: SqsQueue, registry: HandlerRegistry, settings: Settings
+) -> None:
+    sink = ListSink()
+    worker = Worker(queue, registry, settings, Metrics(), events=sink)
+
+    def echo(payload: dict[str, Any]) -> None:
+        raise PermanentError(f"rejected {payload['note']}")
+
+    registry.register("job", echo)
+    send(queue, note="x" * 100_000)
+    worker.run(until_empty=True)
+    [dead] = [e for e in sink.events if e.stage is Stage.DEAD]
+    assert dead.error is not None
+    assert len(dead.error) == MAX_ERROR_LENGTH
+    assert dead.error.startswith("permanent_error: PermanentError: rejected xxx")
+    assert dead.error.endswith("…")
+
+
+def test_errors_are_bounded_on_every_event_made_or_read() -> None:
+    short = StatusEvent(id=uuid4(), stage=Stage.FAILED, type="t", queue="q", error="boom")
+    assert short.error == "boom"
+    at_limit = "e" * MAX_ERROR_LENGTH
+    assert short.model_validate({**short.model_dump(), "error": at_limit}).error == at_limit
+    body = EVENT_LIST.dump_json([short]).decode().replace('"boom"', f'"{"y" * 5000}"')
+    [read] = EVENT_LIST.validate_json(body)  # what another writer put on the events queue
+    assert read.error == "y" * (MAX_ERROR_LENGTH - 1) + "…"
+
+
 def event(n: int = 0, error: str | None = None) -> StatusEvent:
     return StatusEvent(id=uuid4(), stage=Stage.DONE, type=f"t{n}", queue="q", error=error)
 
@@ -101,6 +132,26 @@ def test_events_are_sent_many_to_a_message(settings: Settings, mocked_aws: None)
     assert len(bodies) == 1  # 300 events, one SQS message
     assert EVENT_LIST.validate_json(bodies[0].body) == sent
     assert counter(metrics, "sqs_status_events_total", result="sent") == 300
+
+
+def test_bodies_are_signed_with_the_secret_and_left_plain_without_one(
+    settings: Settings, mocked_aws: None
+) -> None:
+    ensure_resources(settings)
+    events_queue = SqsQueue.from_settings(settings, queue_name=str(settings.sqs.events_queue_name))
+    secret = SecretStr("consumer-and-producer-share-this")
+    for key in (secret, None):
+        publisher = EventPublisher(events_queue, Metrics(), secret=key)
+        publisher.publish(event())
+        publisher.flush()
+        [body] = events_queue.receive(max_messages=10, wait_time_seconds=0)
+        events_queue.delete_batch([body.receipt_handle])
+        if key is None:
+            assert SIGNATURE_ATTRIBUTE not in body.attributes
+        else:
+            assert body.attributes[SIGNATURE_ATTRIBUTE] == sign(body.body, key)
+            assert body.attributes[SIGNATURE_ATTRIBUTE].startswith("v1=")
+        assert len(EVENT_LIST.validate_json(body.body)) == 1  # the body stays a plain list
 
 
 def test_packing_keeps_every_body_under_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,8 @@ from consumer.memory_queue import MemoryBroker
 from consumer.queue import Queue
 from consumer.registry import HandlerRegistry, PermanentError
 from consumer.testing import TestConsumer
-from shared.aws import OutgoingMessage, SqsQueue
+from shared.aws import AwsRequestError, OutgoingMessage, SqsQueue
+from shared.aws.limits import SQS_MAX_BATCH_BYTES
 from shared.messages.dead_letter import Reason
 from shared.messages.status_events import Stage
 from shared.topology.queues import ensure_queue_pair
@@ -83,6 +84,22 @@ def test_each_reason_a_message_can_die_for() -> None:
     consumer.send_body("not json at all", {"type": "order.created"})
     reasons = sorted(str(d.reason) for d in consumer.drain().dead)
     assert reasons == ["invalid_body", "invalid_payload", "no_handler", "permanent_error"]
+
+
+def test_large_bad_messages_die_on_their_first_receive() -> None:
+    registry = HandlerRegistry()
+
+    def parse_order(order: Order) -> None:
+        raise AssertionError("must not run with an invalid payload")
+
+    registry.register("order.checked", parse_order)
+    consumer = TestConsumer(registry)
+    sent = [consumer.send("order.checked", {"note": "x" * 600_000}) for _ in range(4)]
+    result = consumer.drain()
+    assert sorted(str(d.envelope_id) for d in result.dead) == sorted(str(e.id) for e in sent)
+    assert {d.receive_count for d in result.dead} == {1}
+    assert result.receives == 4
+    assert [e.stage for e in consumer.events].count(Stage.DEAD) == 4
 
 
 def test_an_idempotent_handler_skips_a_redelivered_envelope() -> None:
@@ -156,6 +173,13 @@ def test_both_queues_hide_count_and_delete_alike(backend: Queue) -> None:
     assert again[0].receive_count == 2
     failures = backend.delete_batch([again[0].receipt_handle, "not-a-receipt-handle"])
     assert [(f.entry_id, f.sender_fault) for f in failures] == [("1", True)]
+
+
+def test_both_queues_refuse_a_batch_over_one_mib_as_a_whole(backend: Queue) -> None:
+    assert backend.max_message_size() == SQS_MAX_BATCH_BYTES
+    with pytest.raises(AwsRequestError):
+        backend.send_batch([OutgoingMessage(str(n), "x" * 600_000) for n in range(2)])
+    assert backend.receive(max_messages=10, wait_time_seconds=0) == []
 
 
 def test_both_queues_redrive_after_max_receive_count(backend: Queue) -> None:

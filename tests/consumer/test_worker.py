@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -13,14 +14,24 @@ from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry, PermanentError
 from consumer.worker import SHORT_POLL_PAUSE_SECONDS, Worker
 from scripts.processes import free_port
-from shared.aws import ReceivedMessage, SqsQueue
+from shared.aws import BatchSendResult, OutgoingMessage, ReceivedMessage, SqsQueue
+from shared.aws.limits import SQS_MAX_BATCH_BYTES
 from shared.messages.envelope import Envelope
+from shared.messages.status_events import Stage, StatusEvent
 from shared.settings import Settings
 from shared.topology.queues import QueuePair
 from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
 from tests.consumer.conftest import counter, send
 from tests.support import enqueue
+
+
+class EventList:
+    def __init__(self) -> None:
+        self.events: list[StatusEvent] = []
+
+    def publish(self, event: StatusEvent) -> None:
+        self.events.append(event)
 
 
 def depth(queue: SqsQueue) -> tuple[int, int]:
@@ -172,6 +183,71 @@ def test_a_dead_letter_the_dlq_refuses_stays_in_the_source_queue(
     assert depth(queue) == (0, 1)  # not deleted: it was never stored elsewhere
     assert counter(worker.metrics, "sqs_ack_failures_total") == 1
     assert counter(worker.metrics, "sqs_messages_deleted_total") == 0
+
+
+class BatchWatchingQueue(SqsQueue):
+    """The real queue, keeping the total size of every SendMessageBatch sent to it."""
+
+    def __init__(self, base: SqsQueue) -> None:
+        super().__init__(base.client, base.name)
+        self.batch_bytes: list[int] = []
+
+    @override
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        self.batch_bytes.append(sum(message.size for message in messages))
+        return super().send_batch(messages)
+
+
+def test_four_600kb_bad_messages_reach_the_dlq_on_their_first_receive(
+    queue: SqsQueue, queues: QueuePair, registry: HandlerRegistry
+) -> None:
+    settings = make_settings()
+    settings.consumer.ack_window_ms = 1000  # the four outcomes are settled together
+    events = EventList()
+    worker = Worker(queue, registry, settings, Metrics(), events=events)
+    dlq = BatchWatchingQueue(worker.acknowledger.dlq)  # type: ignore[arg-type]
+    worker.acknowledger.dlq = dlq
+
+    def order(payload: Order) -> None:
+        raise AssertionError("must not run with an invalid payload")
+
+    registry.register("order", order)
+    bad = [Envelope(type="order", payload={"note": "x" * 600_000}) for _ in range(4)]
+    for envelope in bad:
+        enqueue(queue, envelope)
+    worker.run(max_batches=1)
+
+    assert dlq.batch_bytes, "no dead-letter send was made"
+    assert max(dlq.batch_bytes) <= SQS_MAX_BATCH_BYTES  # moto refuses more, as SQS does
+    assert depth(queue) == (0, 0)
+    dead = dead_letters(queues.dlq_url)
+    assert sorted(Envelope.from_body(m["Body"]).id for m in dead) == sorted(e.id for e in bad)
+    assert {m["MessageAttributes"]["dlq_receive_count"]["StringValue"] for m in dead} == {"1"}
+    assert {reason_of(m) for m in dead} == {"invalid_payload"}
+    dead_events = [e for e in events.events if e.stage is Stage.DEAD]
+    assert sorted(e.id for e in dead_events) == sorted(e.id for e in bad)  # once each
+    labels = {"reason": "invalid_payload"}
+    assert counter(worker.metrics, "sqs_messages_dead_lettered_total", **labels) == 4
+    assert counter(worker.metrics, "sqs_ack_failures_total") == 0
+
+
+def test_a_dead_letter_the_dlq_refused_is_failed_not_dead(
+    queue: SqsQueue, queues: QueuePair, registry: HandlerRegistry
+) -> None:
+    queue.client.delete_queue(QueueUrl=queues.dlq_url)
+    events = EventList()
+    worker = Worker(queue, registry, make_settings(), Metrics(), events=events)
+
+    def refuse(payload: dict[str, Any]) -> None:
+        raise PermanentError("no")
+
+    registry.register("order", refuse)
+    enqueue(queue, Envelope(type="order", payload={}))
+    worker.run(max_batches=1)
+    assert [e.stage for e in events.events] == [Stage.RECEIVED, Stage.PROCESSING, Stage.FAILED]
+    error = events.events[-1].error or ""
+    assert error.startswith("permanent_error: PermanentError: no")
+    assert "dead-letter queue did not take it" in error
 
 
 def test_the_default_handler_logs_and_acknowledges(

@@ -25,7 +25,7 @@ import boto3
 import jsonschema
 import pytest
 import yaml
-from pydantic import AnyUrl, BaseModel
+from pydantic import AnyUrl, BaseModel, SecretStr
 from typing_extensions import override
 
 from shared.messages.dead_letter import dead_letter_name
@@ -135,6 +135,8 @@ def as_env_text(value: object) -> str:
         return ",".join(str(item) for item in value)
     if isinstance(value, AnyUrl):
         return str(value).rstrip("/")
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
     return str(value)
 
 

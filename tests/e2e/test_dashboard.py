@@ -1,5 +1,6 @@
 """The dashboard in headless chromium over the real stack: a message sent through the form
-shows in the live feed until it is done, and the status panel finds it done.
+shows in the live feed until it is done, and the status panel finds it done. With
+PRODUCER_API_KEYS set the page asks for a key first, and keeps it out of every URL.
 
 The page is driven the way a person would: fields filled, Enter pressed, rows clicked.
 A screenshot of the final page is kept in test-artifacts/dashboard.png.
@@ -7,12 +8,18 @@ A screenshot of the final page is kept in test-artifacts/dashboard.png.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import secrets
 import shutil
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Request, WebSocket, expect, sync_playwright
 
 from tests.e2e.conftest import StackFactory
 from tests.support import ROOT
@@ -24,6 +31,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome-stable", "google-chro
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"]
 UI_TIMEOUT_MS = 15_000
 TYPE = "e2e.record"
+CSP = "Content Security Policy"
 
 
 def browser_binary() -> str:
@@ -61,11 +69,15 @@ def test_a_message_sent_from_the_dashboard_is_followed_to_done(start_stack: Stac
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("pageerror", lambda error: errors.append(str(error)))
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
             page.goto(f"{stack.producer_url}/", timeout=UI_TIMEOUT_MS)
             expect(page.locator("#connection")).to_have_attribute(
                 "data-state", "live", timeout=UI_TIMEOUT_MS
             )
             expect(page.locator("#target-field")).to_be_hidden()  # no topics on this producer
+            expect(page.locator("#key-panel")).to_be_hidden()  # an open producer asks no key
+            expect(page.locator("#forget-key")).to_be_hidden()
 
             message_id = send_from_the_form(page)
             row = page.locator(f'#feed-list button.row[data-id="{message_id}"]')
@@ -95,3 +107,119 @@ def test_a_message_sent_from_the_dashboard_is_followed_to_done(start_stack: Stac
         finally:
             browser.close()
     assert errors == []
+    assert [text for text in console if CSP in text] == []
+
+
+def send_with_key(producer_url: str, key: str, label: str) -> str:
+    """POST /messages as an API client would, the key in the header; returns the id."""
+    request = urllib.request.Request(  # noqa: S310
+        f"{producer_url}/messages",
+        data=json.dumps({"type": TYPE, "payload": {"from": label}}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            code, body = response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        code, body = exc.code, json.loads(exc.read() or b"{}")
+    assert code == 202, body
+    return str(body["id"])
+
+
+def test_a_producer_with_api_keys_asks_for_one_and_keeps_it_out_of_urls(
+    start_stack: StackFactory,
+) -> None:
+    binary = browser_binary()
+    # '?', '>' and '~' make the key's base64 hold '+' and '/', which base64url must replace
+    key = f"{secrets.token_urlsafe(18)}?>~"
+    stack = start_stack(PRODUCER_API_KEYS=f"{secrets.token_urlsafe(18)},{key}")
+    secret_forms = {key, base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")}
+    secret_forms |= {urllib.parse.quote(key), urllib.parse.quote_plus(key)}
+    errors: list[str] = []
+    console: list[str] = []
+    requests: list[Request] = []
+    sockets: list[WebSocket] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda message: console.append(message_text(message)))
+            page.on("request", lambda request: requests.append(request))
+            page.on("websocket", lambda socket: sockets.append(socket))
+            page.goto(f"{stack.producer_url}/", timeout=UI_TIMEOUT_MS)
+
+            connection = page.locator("#connection")
+            expect(page.locator("#key-panel")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            expect(connection).to_have_attribute("data-state", "locked", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("main")).to_be_hidden()
+            expect(page.locator("#api-key")).to_be_focused()
+            assert sockets == []  # no handshake tried before the key is known good
+
+            page.fill("#api-key", "not-the-key")
+            page.press("#api-key", "Enter")
+            status = page.locator("#key-status")
+            expect(status).to_have_text("That key was not accepted.", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#api-key")).to_have_attribute("aria-invalid", "true")
+            expect(page.locator("#key-panel")).to_be_visible()
+            expect(connection).to_have_attribute("data-state", "locked")
+            assert sockets == []
+
+            before = send_with_key(stack.producer_url, key, "before")  # reaches it in hello
+            page.fill("#api-key", key)
+            page.click("#key-button")
+            expect(connection).to_have_attribute("data-state", "live", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#key-panel")).to_be_hidden()
+            expect(page.locator("main")).to_be_visible()
+            expect(page.locator("#forget-key")).to_be_visible()
+            feed_row = '#feed-list button.row[data-id="{}"][data-stage="accepted"]'.format
+            expect(page.locator(feed_row(before))).to_be_visible(timeout=UI_TIMEOUT_MS)
+            assert page.evaluate("() => Object.values(sessionStorage)") == [key]
+
+            after = send_with_key(stack.producer_url, key, "after")  # an event frame
+            expect(page.locator(feed_row(after))).to_be_visible(timeout=UI_TIMEOUT_MS)
+
+            sent_id = send_from_the_form(page)  # the page's own POST carries the key
+            expect(page.locator(feed_row(sent_id))).to_be_visible(timeout=UI_TIMEOUT_MS)
+            page.fill("#lookup-id", sent_id)
+            page.press("#lookup-id", "Enter")
+            found = page.locator(f'#lookup-result [data-id="{sent_id}"]')
+            expect(found).to_be_visible(timeout=UI_TIMEOUT_MS)
+
+            page.reload(timeout=UI_TIMEOUT_MS)  # the tab keeps its key
+            expect(connection).to_have_attribute("data-state", "live", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#key-panel")).to_be_hidden()
+
+            page.click("#forget-key")
+            expect(page.locator("#key-panel")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            expect(status).to_contain_text("forgotten")
+            expect(connection).to_have_attribute("data-state", "locked")
+            expect(page.locator("#feed-list button.row")).to_have_count(0)
+            assert page.evaluate("() => sessionStorage.length") == 0
+
+            # a key rotated away while stored: the first 401 forgets it and asks again
+            page.evaluate("() => sessionStorage.setItem('sqs-producer.api-key', 'rotated')")
+            page.reload(timeout=UI_TIMEOUT_MS)
+            expect(status).to_contain_text("no longer accepted", timeout=UI_TIMEOUT_MS)
+            expect(connection).to_have_attribute("data-state", "locked")
+            assert page.evaluate("() => sessionStorage.length") == 0
+
+            data_calls = [r for r in requests if "/topics" in r.url or "/messages" in r.url]
+            assert data_calls
+            with_key = [r for r in data_calls if r.header_value("authorization") == f"Bearer {key}"]
+            assert len(with_key) >= 4  # checks after the key, the form's POST, the lookup
+            assert sockets
+            assert all(ws.url.endswith("/feed") for ws in sockets)
+        finally:
+            browser.close()
+    urls = [request.url for request in requests] + [ws.url for ws in sockets]
+    leaked = [url for url in urls for form in secret_forms if form in url]
+    assert leaked == []
+    assert not [text for text in console if any(form in text for form in secret_forms)]
+    assert errors == []
+    assert [text for text in console if CSP in text] == []
+
+
+def message_text(message: ConsoleMessage) -> str:
+    return f"{message.type}: {message.text}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,15 @@ from scripts.processes import free_port
 from tests.support import ROOT, http_status, post_json, wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+def get_json(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            answer: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError:
+        return {}
+    return answer
 
 
 def children_of(pid: int) -> set[int]:
@@ -83,6 +95,12 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
 
             wait_for(deleted, timeout=20, what="the message handled and deleted")
             assert f"message {body['id']}" in log_path.read_text()
+            # Its status came through: the consumer signed, the producer checked, one secret.
+            wait_for(
+                lambda: get_json(f"{producer}/messages/{body['id']}").get("stage") == "done",
+                timeout=20,
+                what="the message's status done at the producer",
+            )
             spawned = children_of(runner.pid)
             assert len(spawned) >= 3  # endpoint, producer, consumer
         finally:
@@ -91,6 +109,8 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
     output = log_path.read_text()
     assert code == 0, output
     assert "all processes stopped" in output
+    assert "status events are unsigned" not in output
+    assert "dropped body" not in output  # none was taken for forged
     wait_for(lambda: not any(alive(pid) for pid in spawned), timeout=10, what="no process left")
     assert all(http_status(f"http://127.0.0.1:{port}/") is None for port in ports.values())
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import secrets
 import urllib.request
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from shared.aws import OutgoingMessage
+from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
 from tests.e2e.conftest import Stack, StackFactory
 from tests.support import post_json, wait_for
 
@@ -49,3 +53,27 @@ def test_a_good_message_goes_to_done_and_a_poisoned_one_to_dead(
     assert dead["attempts"] == 2
     assert "retries_exhausted" in dead["error"]
     assert "always fails" in dead["error"]
+
+
+def test_with_a_secret_signed_status_arrives_and_a_forged_body_is_dropped(
+    start_stack: StackFactory,
+) -> None:
+    stack = start_stack(SQS_EVENTS_SECRET=secrets.token_hex(16))
+    sent = post_json(f"{stack.producer_url}/messages", {"type": "e2e.record", "payload": {}})
+    assert sent[0] == 202
+    message_id = str(sent[1]["id"])
+    final_status(stack, message_id, "done")  # the consumer's events were signed and believed
+    events_queue = stack.queue(stack.settings.sqs.events_queue_name)
+    forged = StatusEvent(id=UUID(message_id), stage=Stage.DEAD, type="e2e.record", queue="x")
+    events_queue.send_batch([OutgoingMessage("0", EVENT_LIST.dump_json([forged]).decode())])
+
+    def forged_counted() -> bool:
+        with urllib.request.urlopen(f"{stack.producer_url}/metrics", timeout=5) as answer:  # noqa: S310
+            text = answer.read().decode()
+        return 'producer_status_bodies_dropped_total{reason="forged"} 1.0' in text
+
+    wait_for(forged_counted, timeout=20, what="the forged body counted")
+    status = status_of(stack, message_id)
+    assert status["stage"] == "done"
+    assert "dead" not in [h["stage"] for h in status["history"]]
+    assert "unsigned" not in stack.producer.output

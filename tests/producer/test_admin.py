@@ -143,7 +143,7 @@ def test_purge_refuses_a_wrong_confirmation(
     admin: TestClient, dead_letters: DeadLetters, confirm: str
 ) -> None:
     response = admin.post("/admin/dlq/purge", json={"confirm": confirm}, headers=AUTH)
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "'messages-dlq'" in response.json()["detail"]
     assert total(dead_letters) == 2
     assert admin.post("/admin/dlq/purge", json={}, headers=AUTH).status_code == 422

@@ -5,20 +5,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from typing import Any
 from uuid import uuid4
 
 import pytest
+from prometheus_client import REGISTRY
+from pydantic import SecretStr
 
+from consumer.metrics import Metrics
+from consumer.registry import HandlerRegistry
+from consumer.status_publisher import EventPublisher
+from consumer.worker import Worker
 from producer.tracking.events_reader import EventsReader
 from producer.tracking.feed import FeedHub
 from producer.tracking.store import StatusStore
 from producer.tracking.tracker import Tracker
 from shared.aws import SqsQueue
 from shared.aws.backoff import error_backoff
+from shared.messages.envelope import Envelope
+from shared.messages.event_signing import SIGNATURE_ATTRIBUTE, sign
 from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
 from shared.settings import Settings
 from shared.topology.resources import ensure_resources
 from tests.producer.events import event
+from tests.support import enqueue
 
 
 @pytest.fixture
@@ -34,8 +44,11 @@ def tracker() -> Tracker:
     return Tracker(StatusStore(100), FeedHub())
 
 
-def send_body(queue: SqsQueue, body: str) -> None:
-    queue.client.send_message(QueueUrl=queue.url, MessageBody=body)
+def send_body(queue: SqsQueue, body: str, signature: str | None = None) -> None:
+    attributes: dict[str, Any] = {}
+    if signature is not None:
+        attributes[SIGNATURE_ATTRIBUTE] = {"DataType": "String", "StringValue": signature}
+    queue.client.send_message(QueueUrl=queue.url, MessageBody=body, MessageAttributes=attributes)
 
 
 def pack(events: list[StatusEvent]) -> str:
@@ -106,6 +119,106 @@ def test_a_repeated_body_is_not_counted_twice(events_queue: SqsQueue, tracker: T
     reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
     asyncio.run(reader.poll_once())
     assert tracker.hub.totals()["done"] == 1
+
+
+SECRET = SecretStr("test-events-secret")
+
+
+def forged_total() -> float:
+    labels = {"reason": "forged"}
+    return REGISTRY.get_sample_value("producer_status_bodies_dropped_total", labels) or 0.0
+
+
+def test_a_signed_body_is_read_when_a_secret_is_set(
+    events_queue: SqsQueue, tracker: Tracker
+) -> None:
+    signed = event(Stage.DONE)
+    body = pack([signed])
+    send_body(events_queue, body, sign(body, SECRET))
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=0, secret=SECRET)
+    assert asyncio.run(reader.poll_once()) == 1
+    assert (reader.counts.events, reader.counts.forged) == (1, 0)
+    assert tracker.store.get(signed.id) is not None
+
+
+def test_unsigned_wrongly_signed_and_tampered_bodies_are_dropped_counted_and_deleted(
+    events_queue: SqsQueue, tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    unsigned, wrong_key, tampered, good = (event(Stage.DONE) for _ in range(4))
+    send_body(events_queue, pack([unsigned]))
+    wrong = pack([wrong_key])
+    send_body(events_queue, wrong, sign(wrong, SecretStr("someone-elses-secret")))
+    original = pack([tampered])
+    forged = original.replace('"stage":"done"', '"stage":"dead"')
+    assert forged != original
+    send_body(events_queue, forged, sign(original, SECRET))
+    send_body(events_queue, pack([good]), sign(pack([good]), SECRET))
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=0, secret=SECRET)
+    before = forged_total()
+    with caplog.at_level(logging.WARNING, logger="producer.tracking.events_reader"):
+        received = 0
+        for _ in range(5):  # moto may hand the four over in more than one receive
+            received += asyncio.run(reader.poll_once())
+            if received == 4:
+                break
+
+    assert received == 4
+    assert (reader.counts.bodies, reader.counts.forged, reader.counts.malformed) == (4, 3, 0)
+    assert forged_total() - before == 3
+    assert len(tracker.store) == 1
+    assert tracker.store.get(good.id) is not None
+    for dropped in (unsigned, wrong_key, tampered):
+        assert tracker.store.get(dropped.id) is None
+        assert str(dropped.id) not in caplog.text  # the content is not logged
+    warnings = [r for r in caplog.records if "signature" in r.getMessage()]
+    assert len(warnings) == 3
+    assert left_in(events_queue) == 0
+
+
+def test_without_a_secret_every_body_is_read_and_the_reader_says_so(
+    events_queue: SqsQueue, tracker: Tracker, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="producer.tracking.events_reader"):
+        reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
+    assert "unsigned" in caplog.text
+    plain, signed = event(Stage.DONE), event(Stage.DONE)
+    send_body(events_queue, pack([plain]))
+    send_body(events_queue, pack([signed]), sign(pack([signed]), SECRET))
+    for _ in range(5):
+        asyncio.run(reader.poll_once())
+        if tracker.store.get(plain.id) and tracker.store.get(signed.id):
+            break
+    assert tracker.store.get(plain.id) is not None
+    assert tracker.store.get(signed.id) is not None
+    assert reader.counts.forged == 0
+
+
+def test_a_workers_signed_events_reach_the_store_and_a_forged_body_does_not(
+    settings: Settings, events_queue: SqsQueue, tracker: Tracker
+) -> None:
+    settings.sqs.events_secret = SECRET
+    queue = SqsQueue.from_settings(settings)
+    publisher = EventPublisher(events_queue, Metrics(), secret=settings.sqs.events_secret)
+    registry = HandlerRegistry()
+    registry.register("job", lambda payload: None)
+    worker = Worker(queue, registry, settings, Metrics(), events=publisher)
+    sent = Envelope(type="job", payload={})
+    enqueue(queue, sent)
+    worker.run(until_empty=True)
+    publisher.flush()
+    # What someone else who may send to the events queue would write: the job never ran.
+    send_body(events_queue, pack([event(Stage.DEAD, id=sent.id, error="forged")]))
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=0, secret=SECRET)
+    for _ in range(5):
+        asyncio.run(reader.poll_once())
+        if reader.counts.bodies == 2:
+            break
+
+    assert (reader.counts.bodies, reader.counts.forged) == (2, 1)
+    status = tracker.store.get(sent.id)
+    assert status is not None
+    assert [h.stage for h in status.history] == [Stage.RECEIVED, Stage.PROCESSING, Stage.DONE]
+    assert left_in(events_queue) == 0
 
 
 def test_the_loop_survives_sqs_errors_and_stops_when_asked(

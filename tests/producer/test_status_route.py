@@ -56,4 +56,4 @@ def test_an_unknown_id_is_404_and_says_why(client: TestClient) -> None:
 def test_a_malformed_id_is_422_naming_the_parameter(client: TestClient) -> None:
     answer = client.get("/messages/not-a-uuid")
     assert answer.status_code == 422
-    assert answer.json()["message"].startswith("path.message_id:")
+    assert answer.json()["message"].startswith("path.id:")
