@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from producer.schemas import MORE_ERRORS
 from shared.aws import AwsError, AwsRequestError, AwsUnavailableError, MessageTooLargeError
@@ -113,6 +114,12 @@ async def on_rejected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def on_client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """The client left mid-body: nothing was sent, and nobody is there to read an answer."""
+    log.info("client left during %s %s; nothing sent", request.method, request.url.path)
+    return _problem(status.HTTP_400_BAD_REQUEST, "the request body did not arrive; nothing sent")
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return _problem(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error; nothing was sent")
@@ -125,4 +132,5 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
     # QueueNotFoundError and AwsUnavailableError: the queue cannot take messages right now.
     app.add_exception_handler(AwsUnavailableError, on_unavailable(retry_after))
     app.add_exception_handler(AwsError, on_unavailable(retry_after))
+    app.add_exception_handler(ClientDisconnect, on_client_gone)
     app.add_exception_handler(Exception, on_unexpected)
