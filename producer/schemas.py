@@ -33,6 +33,10 @@ def _json_integer(value: object) -> object:
     return value
 
 
+JsonInt = Annotated[int, BeforeValidator(_json_integer), Field(strict=False)]
+"""An integer as JSON Schema means it: `10` or `10.0`, never `"10"` or `true`."""
+
+
 class MessageIn(BaseModel):
     """A message to enqueue. Unknown fields are refused so a typo never goes unnoticed."""
 
@@ -55,9 +59,7 @@ class MessageIn(BaseModel):
     attributes: MessageAttributes = Field(
         default_factory=dict, description="String attributes, sent as SQS message attributes."
     )
-    delay_seconds: Annotated[int, BeforeValidator(_json_integer)] = Field(
-        default=0, ge=0, le=MAX_DELAY_SECONDS, strict=False
-    )
+    delay_seconds: JsonInt = Field(default=0, ge=0, le=MAX_DELAY_SECONDS)
     correlation_id: CorrelationId | None = Field(
         default=None,
         description="Ties related messages together; taken from X-Correlation-ID if absent.",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from producer.deps import QueueDep, RequireAdmin, SettingsDep
 from producer.request_body import StrictJsonRoute
-from producer.schemas import Problem
+from producer.schemas import JsonInt, Problem
 from shared.aws import AwsError, AwsRequestError
 from shared.messages.dead_letter import DeadLetter
 from shared.ops.dead_letters import DeadLetters
@@ -52,7 +52,7 @@ class DeadLetterList(BaseModel):
 class RedriveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    max_messages: int | None = Field(
+    max_messages: JsonInt | None = Field(
         default=None, ge=1, description="Move at most this many (uses the move loop)."
     )
     native: bool = Field(default=True, description="Try SQS's StartMessageMoveTask first.")

@@ -18,7 +18,7 @@ import pytest
 from scripts.processes import free_port
 from tests.support import ROOT, Service, http_status, service_env, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 API_KEY = secrets.token_urlsafe(16)
 ADMIN_TOKEN = secrets.token_urlsafe(16)
@@ -106,8 +106,3 @@ def test_the_api_holds_to_its_schema_under_every_check_and_link(
     done = schemathesis_run(producer_url, tmp_path, API_KEY, "^/(messages|topics)")
     assert done.returncode == 0, failures(done.stdout)
     assert "Stateful" in done.stdout
-
-
-def test_the_admin_routes_hold_to_their_schema(producer_url: str, tmp_path: Path) -> None:
-    done = schemathesis_run(producer_url, tmp_path, ADMIN_TOKEN, "^/admin")
-    assert done.returncode == 0, failures(done.stdout)
