@@ -12,11 +12,35 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.aws.limits import MAX_BATCH_ENTRIES, is_fifo
 from shared.token_bucket import Rate
+
+
+def _blank_is_none(value: object) -> object:
+    """An empty variable (`TOPICS_FILE=`) means unset, not an empty name or the current dir."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _comma_separated(value: object) -> object:
+    """`a, b,,c` as `["a", "b", "c"]`: how every list setting is written."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+BlankIsNone = BeforeValidator(_blank_is_none)
+CommaSeparated = BeforeValidator(_comma_separated)
 
 
 class AwsSettings(BaseModel):
@@ -40,7 +64,7 @@ class SqsSettings(BaseModel):
     )
     queue_name: str = Field(default="messages", min_length=1, max_length=80)
     dlq_name: str = Field(default="messages-dlq", min_length=1, max_length=80)
-    events_queue_name: str | None = Field(
+    events_queue_name: Annotated[str | None, BlankIsNone] = Field(
         default="messages-events",
         max_length=80,
         description="Where consumers publish status events for the producer; empty disables.",
@@ -61,11 +85,6 @@ class SqsSettings(BaseModel):
     read_timeout: float = Field(
         default=10.0, gt=0, description="Added to wait_time_seconds for long polls."
     )
-
-    @field_validator("events_queue_name", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _queues_differ(self) -> SqsSettings:
@@ -112,17 +131,17 @@ class ProducerSettings(BaseModel):
         default=None,
         description="Bearer token for the /admin endpoints; unset disables them.",
     )
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+    api_keys: Annotated[list[SecretStr], NoDecode, CommaSeparated] = Field(
         default_factory=list,
         description="Comma-separated API keys, each plain or `sha256:<hex>` of the key; "
         "empty: the API is open.",
     )
-    allowed_origins: Annotated[list[str], NoDecode] = Field(
+    allowed_origins: Annotated[list[str], NoDecode, CommaSeparated] = Field(
         default_factory=list,
         description="Browser origins allowed to use the API and the feed besides the "
         "producer's own (which is always allowed); `*` allows any.",
     )
-    rate_limit: str | None = Field(
+    rate_limit: Annotated[str | None, BlankIsNone] = Field(
         default=None,
         description="Requests per key (or client address when open), e.g. `200/s` or "
         "`1000/min`; unset: no limit.",
@@ -154,18 +173,6 @@ class ProducerSettings(BaseModel):
         description="Frames waiting for one WebSocket client before it is dropped as too slow.",
     )
 
-    @field_validator("api_keys", "allowed_origins", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator("rate_limit", mode="before")
-    @classmethod
-    def _blank_rate_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("rate_limit")
     @classmethod
     def _rate_parses(cls, value: str | None) -> str | None:
@@ -188,11 +195,11 @@ class ConsumerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8001, ge=0, le=65_535, description="/healthz and /metrics.")
-    queues: Annotated[list[str], NoDecode] = Field(
+    queues: Annotated[list[str], NoDecode, CommaSeparated] = Field(
         default_factory=list,
         description="Comma-separated queues to consume; empty means SQS_QUEUE_NAME.",
     )
-    handlers: Annotated[list[str], NoDecode] = Field(
+    handlers: Annotated[list[str], NoDecode, CommaSeparated] = Field(
         default_factory=list,
         description="Comma-separated modules imported at start-up so their handlers register.",
     )
@@ -239,27 +246,14 @@ class ConsumerSettings(BaseModel):
         default=3600, ge=1, description="How long a completed message id is remembered."
     )
 
-    @field_validator("handlers", "queues", mode="before")
-    @classmethod
-    def _split_modules(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
-        return value
-
 
 class TopicSettings(BaseModel):
     """Publish/subscribe: SNS topics and the queues subscribed to them."""
 
-    file: Path | None = Field(
+    file: Annotated[Path | None, BlankIsNone] = Field(
         default=None,
         description="TOML file declaring topics and their subscriptions; unset or empty: none.",
     )
-
-    @field_validator("file", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        """`TOPICS_FILE=` means no topics, not the current directory."""
-        return None if isinstance(value, str) and not value.strip() else value
 
 
 class Settings(BaseSettings):
