@@ -55,9 +55,10 @@ class Acknowledger:
         on_dead_lettered: Callable[[Sequence[Dead], Sequence[Dead]], None] = (
             lambda moved, refused: None
         ),
+        on_acknowledged: Callable[[Sequence[ReceivedMessage]], None] = lambda messages: None,
     ) -> None:
         """`on_dead_lettered` hears, after each dead-letter send, which copies the DLQ took
-        and which it did not."""
+        and which it did not; `on_acknowledged`, which handled messages SQS has deleted."""
         self.queue = queue
         self.dlq = dlq
         self.metrics = metrics
@@ -65,6 +66,7 @@ class Acknowledger:
         self.window = window
         self.on_settled = on_settled
         self.on_dead_lettered = on_dead_lettered
+        self.on_acknowledged = on_acknowledged
         self._batch_bytes: int | None = None
         self._pending: list[Outcome] = []
         self._lock = threading.Lock()
@@ -114,7 +116,8 @@ class Acknowledger:
         dead = [o for o in outcomes if isinstance(o, Dead)]
         not_moved = self._dead_letter(dead)
         done = [o.message for o in outcomes if isinstance(o, Done)]
-        self._delete(done + [d.message for d in dead if d not in not_moved])
+        undeleted = self._delete(done + [d.message for d in dead if d not in not_moved])
+        acknowledged = [m for m in done if m not in undeleted]
         visibility = [(o.message, o.delay) for o in outcomes if isinstance(o, Retry)]
         # A dead letter the DLQ refused is retried later rather than spinning now.
         visibility += [(d.message, self.backoff.delay(d.message.receive_count)) for d in not_moved]
@@ -126,6 +129,8 @@ class Acknowledger:
         if released or abandoned:
             log.info("released %d unstarted messages; %d abandoned", len(released), abandoned)
         self.on_settled([o.message for o in outcomes])
+        if acknowledged:
+            self.on_acknowledged(acknowledged)
 
     def _dead_letter(self, dead: Sequence[Dead]) -> list[Dead]:
         """Send to the DLQ with the reason; returns those the DLQ did not accept.
@@ -193,7 +198,9 @@ class Acknowledger:
                 return SQS_MAX_BATCH_BYTES
         return self._batch_bytes
 
-    def _delete(self, messages: Sequence[ReceivedMessage]) -> None:
+    def _delete(self, messages: Sequence[ReceivedMessage]) -> list[ReceivedMessage]:
+        """Delete, retrying failed entries; returns the messages that are still there."""
+
         def delete(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
             return self.queue.delete_batch([m.receipt_handle for m in chunk])
 
@@ -202,6 +209,7 @@ class Acknowledger:
         self.metrics.ack_failures.inc(len(failed))
         for message in failed:
             log.error("message %s not deleted; it will be delivered again", message.message_id)
+        return failed
 
     def _change_visibility(self, entries: Sequence[tuple[ReceivedMessage, int]]) -> None:
         def change(chunk: Sequence[tuple[ReceivedMessage, int]]) -> list[EntryFailure]:

@@ -1,7 +1,7 @@
 """From a received message to its outcome: parse, route, validate, claim, run, classify.
 
-Errors retrying cannot fix (not an envelope, a payload that does not fit the model, no
-handler, `PermanentError`) are dead-lettered at once; other failures are retried with
+Errors retrying cannot fix (a body that breaks its format, a payload that does not fit the
+model, no handler, `PermanentError`) are dead-lettered at once; other failures are retried with
 backoff until the queue's maxReceiveCount, then dead-lettered with their last error.
 """
 
@@ -21,13 +21,18 @@ from consumer.idempotency import Claim, IdempotencyStore
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry
 from consumer.queue_config import QueueConfig
-from consumer.registry import Handler, HandlerRegistry, PermanentError
+from consumer.registry import Handler, HandlerRegistry, PayloadMismatchError, PermanentError
 from consumer.retry import Backoff
 from consumer.shutdown import Shutdown
 from consumer.status_recorder import StatusRecorder
+from consumer.stored_bodies import StoredBodies
 from shared.aws import AwsError, ReceivedMessage
+from shared.aws.s3 import ObjectMissingError
 from shared.messages.dead_letter import Reason
 from shared.messages.envelope import Envelope
+from shared.messages.formats import NotReadableError, read_message
+from shared.messages.formats.ours import summary
+from shared.messages.large_payload import PointerError
 from shared.messages.status_events import Stage
 from shared.settings import ConsumerSettings
 
@@ -58,6 +63,7 @@ class Dispatcher:
         store: IdempotencyStore,
         shutdown: Shutdown,
         status: StatusRecorder,
+        bodies: StoredBodies,
     ) -> None:
         self.registry = registry
         self.queue = queue
@@ -66,26 +72,61 @@ class Dispatcher:
         self.store = store
         self.shutdown = shutdown
         self.status = status
+        self.bodies = bodies
         self.default_backoff = Backoff(settings.retry_base_seconds, settings.retry_max_seconds)
 
     def handle(self, message: ReceivedMessage) -> Outcome:
+        """Read the message (its body fetched from S3 first when it is a pointer) and run
+        each envelope it holds in turn: an S3 notification holds one per record. The message
+        is done when all are; the first that is not decides its outcome, and a retry runs
+        the records again (an idempotent handler skips those it completed)."""
         try:
-            envelope = Envelope.from_body(message.body)
-        except ValidationError as exc:
-            return self._dead(message, Reason.INVALID_BODY, _summary(exc))
-        self.status.stage(envelope, message, Stage.RECEIVED, at=message.received_at)
-        outcome = self._route(envelope, message)
-        self.status.outcome(envelope, outcome)
+            body, pointer = self.bodies.body_of(message)
+        except ObjectMissingError as exc:
+            return self._dead(message, Reason.PAYLOAD_MISSING, str(exc))
+        except PointerError as exc:
+            return self._dead(message, Reason.INVALID_BODY, str(exc))
+        except AwsError as exc:
+            return Retry(
+                message,
+                self.default_backoff.delay(message.receive_count),
+                f"stored body unreadable: {exc}",
+            )
+        try:
+            incoming = read_message(message, body, stored_in=str(pointer) if pointer else None)
+        except NotReadableError as exc:
+            return self._dead(message, Reason.INVALID_BODY, str(exc))
+        self.metrics.formats.labels(incoming.format).inc()
+        if incoming.skipped:
+            self.metrics.skipped.labels(incoming.skipped).inc()
+            log.info("message %s is %s: acknowledged", message.message_id, incoming.skipped)
+            return Done(message)
+        outcome: Outcome = Done(message)
+        for envelope in incoming.envelopes:
+            self.status.stage(envelope, message, Stage.RECEIVED, at=message.received_at)
+            outcome = self._route(envelope, message)
+            self.status.outcome(envelope, outcome)
+            if not isinstance(outcome, Done):
+                break
         return outcome
 
     def _route(self, envelope: Envelope, message: ReceivedMessage) -> Outcome:
         handler = self.registry.resolve(envelope.type)
         if handler is None:
-            return self._dead(message, Reason.NO_HANDLER, f"no handler for type {envelope.type!r}")
+            return self._dead(
+                message,
+                Reason.NO_HANDLER,
+                f"no handler for type {envelope.type!r}"
+                if envelope.type
+                else "no type and no default handler",
+                envelope=envelope,
+            )
         try:
             payload = handler.parse(envelope)
         except ValidationError as exc:
-            return self._dead(message, Reason.INVALID_PAYLOAD, _summary(exc))
+            return self._dead(message, Reason.INVALID_PAYLOAD, summary(exc), envelope=envelope)
+        except PayloadMismatchError as exc:
+            return self._dead(message, Reason.INVALID_PAYLOAD, str(exc), envelope=envelope)
         if not handler.idempotent:
             return self._run(handler, payload, envelope, message)
         return self._run_once(handler, payload, envelope, message)
@@ -175,10 +216,14 @@ class Dispatcher:
         )
         error = f"{type(run.error).__name__}: {run.error}"
         if isinstance(run.error, PermanentError):
-            return self._dead(message, Reason.PERMANENT_ERROR, error, count=False)
+            return self._dead(
+                message, Reason.PERMANENT_ERROR, error, count=False, envelope=envelope
+            )
         limit = self.queue.max_receive_count
         if limit is not None and message.receive_count >= limit:
-            return self._dead(message, Reason.RETRIES_EXHAUSTED, error, count=False)
+            return self._dead(
+                message, Reason.RETRIES_EXHAUSTED, error, count=False, envelope=envelope
+            )
         return self._retry(handler, message, error)
 
     def _wait(self, run: _Run, started: float, while_running: Callable[[], None]) -> bool:
@@ -199,15 +244,17 @@ class Dispatcher:
         return Retry(message, backoff.delay(message.receive_count), error)
 
     def _dead(
-        self, message: ReceivedMessage, reason: Reason, error: str, *, count: bool = True
+        self,
+        message: ReceivedMessage,
+        reason: Reason,
+        error: str,
+        *,
+        count: bool = True,
+        envelope: Envelope | None = None,
     ) -> Dead:
         if count:
             self.metrics.failed.labels(reason.value).inc()
         log.error(
             "message %s goes to the dead-letter queue: %s: %s", message.message_id, reason, error
         )
-        return Dead(message, reason, error)
-
-
-def _summary(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+        return Dead(message, reason, error, envelope)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shared.aws import (
     AwsRequestError,
@@ -24,6 +25,9 @@ from shared.aws import (
 from shared.aws.limits import MAX_BATCH_ENTRIES, is_fifo
 from shared.aws.sqs import QueueAttributeName
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+
 MAX_MESSAGE_SIZE = 1_048_576
 """SQS's default MaximumMessageSize (1 MiB)."""
 
@@ -32,7 +36,7 @@ MAX_MESSAGE_SIZE = 1_048_576
 class _Stored:
     message_id: str
     body: str
-    attributes: dict[str, str]
+    attributes: dict[str, MessageAttributeValueTypeDef]
     group_id: str | None
     sent_at: float
     """Wall-clock time of the send, for SentTimestamp."""
@@ -127,7 +131,7 @@ class MemoryQueue:
                     if message.deduplication_id in self._deduplicated:
                         continue  # accepted, and dropped: as a FIFO queue does
                     self._deduplicated.add(message.deduplication_id)
-                attributes = {n: v.get("StringValue", "") for n, v in message.attributes.items()}
+                attributes = dict(message.attributes)
                 visible_at = self.broker.now + message.delay_seconds
                 self.stored.append(
                     _Stored(

@@ -19,6 +19,16 @@ class Metrics:
             "Failures by reason: handler_error, invalid_body, invalid_payload, no_handler.",
             ["reason"],
         )
+        self.formats = self._counter(
+            "sqs_messages_read",
+            "Messages read, by format: envelope, sns, s3, eventbridge, json, text.",
+            ["format"],
+        )
+        self.skipped = self._counter(
+            "sqs_messages_skipped",
+            "Messages acknowledged with nothing to run, by what they were (s3:TestEvent).",
+            ["kind"],
+        )
         self.deleted = self._counter("sqs_messages_deleted", "Messages deleted (acknowledged).")
         self.retried = self._counter(
             "sqs_messages_retried", "Failed messages scheduled for a later retry."

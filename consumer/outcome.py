@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared.aws import ReceivedMessage
 from shared.messages.dead_letter import Reason
+from shared.messages.envelope import Envelope
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Dead:
     message: ReceivedMessage
     reason: Reason
     error: str
+    envelope: Envelope | None = None
+    """What the message was read as, when it could be read: its id is what the feed follows."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
 """Handlers registered by message type, with their payloads validated by pydantic.
 
 A handler is a plain function. Its first parameter receives the payload: validated into
-the parameter's pydantic model when annotated with one, else the raw dict. An optional
+the parameter's pydantic model when annotated with one; the body's text when annotated
+`str`; the JSON object (or, for a body that is not one, its text) otherwise. An optional
 second parameter receives the whole `Envelope`. Raising means the message failed and is
 retried later; raising `PermanentError` sends it to the dead-letter queue at once.
+
+A type ending in `*` registers for every type it begins: `aws.s3:ObjectCreated:*`. The
+exact type wins, then the longest such prefix, then the default handler.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, Literal, TypeVar, get_origin, get_type_hints
 
 from pydantic import BaseModel
 
@@ -26,8 +30,15 @@ HandlerFn = Callable[..., Any]
 F = TypeVar("F", bound=HandlerFn)
 
 
+WILDCARD = "*"
+
+
 class PermanentError(Exception):
     """Raised by a handler when retrying cannot help: the message is dead-lettered at once."""
+
+
+class PayloadMismatchError(ValueError):
+    """The message is not what the handler takes (text for a handler of JSON objects)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,8 @@ class Handler:
     """This handler's own retry schedule; None uses the worker's."""
     idempotent: bool = False
     """Skip messages whose envelope id this handler already completed."""
+    takes: Literal["model", "text", "object", "any"] = "any"
+    """What the first parameter is annotated with: a model, `str`, `dict`, or anything else."""
 
     @classmethod
     def wrap(
@@ -51,12 +64,30 @@ class Handler:
         if not 1 <= len(params) <= 2:
             raise TypeError(f"handler {fn.__qualname__} must take (payload) or (payload, envelope)")
         hints = get_type_hints(fn)
-        model = hints.get(params[0].name)
-        is_model = isinstance(model, type) and issubclass(model, BaseModel)
-        return cls(name, fn, model if is_model else None, len(params) == 2, retry, idempotent)
+        hint = hints.get(params[0].name)
+        model = hint if isinstance(hint, type) and issubclass(hint, BaseModel) else None
+        takes: Literal["model", "text", "object", "any"] = "any"
+        if model is not None:
+            takes = "model"
+        elif hint is str:
+            takes = "text"
+        elif hint is dict or get_origin(hint) is dict:
+            takes = "object"
+        return cls(name, fn, model, len(params) == 2, retry, idempotent, takes)
 
     def parse(self, envelope: Envelope) -> Any:
-        """The payload as the handler wants it; raises ValidationError if it does not fit."""
+        """The payload as the handler wants it; raises ValidationError if it does not fit,
+        `PayloadMismatchError` if it is text and the handler takes JSON."""
+        text = envelope.origin.format == "text"
+        if self.takes == "text":
+            return envelope.origin.body if envelope.origin.body else envelope.to_body()
+        if text and self.takes == "any":
+            return envelope.origin.body
+        if text:
+            raise PayloadMismatchError(
+                f"handler {self.fn.__qualname__} takes a JSON object and the body is not one; "
+                "a handler whose first parameter is `str` takes text"
+            )
         if self.payload_model is None:
             return envelope.payload
         return self.payload_model.model_validate(envelope.payload)
@@ -76,15 +107,21 @@ async def _awaited(awaitable: Any) -> None:
     await awaitable
 
 
-def log_message(payload: dict[str, Any], envelope: Envelope) -> None:
+def log_message(payload: Any, envelope: Envelope) -> None:
     """The default handler: record that a message of an unhandled type arrived."""
     log.info(
-        "message %s type=%s correlation_id=%s payload=%s",
+        "message %s format=%s type=%s correlation_id=%s payload=%s",
         envelope.id,
-        envelope.type,
+        envelope.origin.format,
+        envelope.type or "-",
         envelope.correlation_id,
-        payload_preview(payload),
+        payload_preview(payload) if isinstance(payload, dict) else _text_preview(str(payload)),
     )
+
+
+def _text_preview(text: str, limit: int = 200) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 class HandlerRegistry:
@@ -92,6 +129,8 @@ class HandlerRegistry:
 
     def __init__(self, default: HandlerFn | None = log_message) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._prefixes: list[tuple[str, Handler]] = []
+        """Wildcard registrations, longest prefix first."""
         self._default = Handler.wrap("default", default) if default else None
 
     def handler(
@@ -116,16 +155,25 @@ class HandlerRegistry:
         if message_type in self._handlers:
             existing = self._handlers[message_type].fn.__qualname__
             raise ValueError(f"{message_type!r} already has a handler: {existing}")
-        self._handlers[message_type] = Handler.wrap(
-            message_type, fn, retry=retry, idempotent=idempotent
-        )
+        wrapped = Handler.wrap(message_type, fn, retry=retry, idempotent=idempotent)
+        self._handlers[message_type] = wrapped
+        if message_type.endswith(WILDCARD):
+            self._prefixes.append((message_type.removesuffix(WILDCARD), wrapped))
+            self._prefixes.sort(key=lambda entry: -len(entry[0]))
 
     def set_default(self, fn: HandlerFn | None) -> None:
         """Replace the default handler; None makes unknown types fail."""
         self._default = Handler.wrap("default", fn) if fn else None
 
     def resolve(self, message_type: str) -> Handler | None:
-        return self._handlers.get(message_type, self._default)
+        """The exact type's handler, else the longest wildcard's, else the default."""
+        found = self._handlers.get(message_type)
+        if found is not None and not message_type.endswith(WILDCARD):
+            return found
+        for prefix, wildcard in self._prefixes:
+            if message_type.startswith(prefix):
+                return wildcard
+        return self._default
 
     @property
     def types(self) -> list[str]:

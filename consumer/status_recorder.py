@@ -1,7 +1,7 @@
 """What the consumer tells the producer's feed about each message it handles.
 
 Events are keyed by envelope id, the id `POST /messages` answered with, so a client can
-follow its message. A body that is not an envelope has no such id and is only counted.
+follow its message. A message of a foreign format is followed by the id it was read with.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
-
-from pydantic import ValidationError
 
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
 from shared.aws import ReceivedMessage
@@ -76,10 +74,9 @@ class StatusRecorder:
             return
         for stage, outcomes in ((Stage.DEAD, moved), (Stage.FAILED, refused)):
             for dead in outcomes:
-                try:
-                    envelope = Envelope.from_body(dead.message.body)
-                except ValidationError:
-                    continue  # not an envelope: nobody follows it by id
+                envelope = dead.envelope
+                if envelope is None:
+                    continue  # never read: nobody follows it by id
                 error = f"{dead.reason.value}: {dead.error}"
                 if stage is Stage.FAILED:
                     error = f"{error} (the dead-letter queue did not take it; tried again later)"

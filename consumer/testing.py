@@ -19,6 +19,7 @@ clock is virtual, so a retry due minutes later runs at once and `drain` takes mi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -100,10 +101,18 @@ class TestConsumer:
         """Every status event the worker recorded: received, processing, done, failed, dead."""
         return self._events.events
 
-    def send(self, message_type: str, payload: dict[str, Any], **fields: Any) -> Envelope:
-        """Enqueue an envelope as the producer would; `fields` are the envelope's others."""
+    def send(
+        self,
+        message_type: str,
+        payload: dict[str, Any],
+        *,
+        group_id: str | None = None,
+        **fields: Any,
+    ) -> Envelope:
+        """Enqueue an envelope as the producer would; `fields` are the envelope's others,
+        `group_id` the FIFO group (on a FIFO queue, `default` unless given)."""
         envelope = Envelope(type=message_type, payload=payload, **fields)
-        group = fields.get("group_id") or ("default" if self.queue.fifo else None)
+        group = group_id or ("default" if self.queue.fifo else None)
         self.queue.send_batch(
             [
                 envelope.outgoing(
@@ -118,10 +127,15 @@ class TestConsumer:
         self.queue.send_batch([envelope.outgoing()])
         return envelope
 
-    def send_body(self, body: str, attributes: dict[str, str] | None = None) -> None:
-        """Enqueue a body the producer would never write: what another system might send."""
+    def send_body(
+        self,
+        body: str,
+        attributes: Mapping[str, str | MessageAttributeValueTypeDef] | None = None,
+    ) -> None:
+        """Enqueue a body as another system might write it: a plain string attribute is a
+        String one, a dict an attribute as SQS takes it (`{"DataType": "Binary", ...}`)."""
         values: dict[str, MessageAttributeValueTypeDef] = {
-            name: {"DataType": "String", "StringValue": value}
+            name: {"DataType": "String", "StringValue": value} if isinstance(value, str) else value
             for name, value in (attributes or {}).items()
         }
         self.queue.send_batch([OutgoingMessage("0", body, values)])

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from consumer.acknowledger import Acknowledger
 from consumer.dispatch import Dispatcher
@@ -28,8 +29,10 @@ from consumer.retry import Backoff
 from consumer.shutdown import Shutdown
 from consumer.slots import Slots
 from consumer.status_recorder import EventSink, StatusRecorder
+from consumer.stored_bodies import StoredBodies
 from shared.aws import AwsError, ReceivedMessage
 from shared.aws.backoff import error_backoff
+from shared.messages.large_payload import LargePayloads
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class Worker:
         *,
         events: EventSink | None = None,
         config: QueueConfig | None = None,
+        payloads: LargePayloads | None = None,
     ) -> None:
         self.queue = queue
         self.settings = settings
@@ -66,6 +70,10 @@ class Worker:
         self._running = False
         self.slots = Slots(consumer.concurrency + consumer.prefetch)
         status = StatusRecorder(events, self.config.name)
+        self.bodies = StoredBodies(
+            (lambda: payloads) if payloads else partial(LargePayloads.from_settings, settings),
+            delete=settings.sqs.large_payload_delete,
+        )
         self.dispatcher = Dispatcher(
             registry,
             self.config,
@@ -74,6 +82,7 @@ class Worker:
             store if store is not None else MemoryStore(),
             self.shutdown,
             status,
+            self.bodies,
         )
         self.heartbeat = Heartbeat(
             queue,
@@ -90,6 +99,7 @@ class Worker:
             window=consumer.ack_window_ms / 1000,
             on_settled=self._settled,
             on_dead_lettered=status.dead_lettered,
+            on_acknowledged=self.bodies.acknowledged,
         )
 
     def stop(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -90,7 +89,7 @@ class MessageIn(BaseModel):
 class MessageAccepted(BaseModel):
     """The message is stored in SQS: `id` is ours, `message_id` is the one SQS assigned."""
 
-    id: UUID
+    id: str
     message_id: str
     correlation_id: str
 
@@ -98,7 +97,7 @@ class MessageAccepted(BaseModel):
 class TopicMessageAccepted(BaseModel):
     """SNS has the message and delivers it to every subscribed queue whose filter matches."""
 
-    id: UUID
+    id: str
     message_id: str = Field(description="The MessageId SNS assigned.")
     topic: str
     correlation_id: str
@@ -210,7 +209,7 @@ class BatchItem(BaseModel):
 
     index: int
     status: int
-    id: UUID
+    id: str
     message_id: str | None = None
     detail: str | None = None
 

@@ -85,6 +85,11 @@ class SqsSettings(BaseModel):
     read_timeout: float = Field(
         default=10.0, gt=0, description="Added to wait_time_seconds for long polls."
     )
+    large_payload_delete: bool = Field(
+        default=True,
+        description="The consumer deletes a stored body once its message is acknowledged; "
+        "false for a bucket other readers share.",
+    )
 
     @model_validator(mode="after")
     def _queues_differ(self) -> SqsSettings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Path, status
 from starlette.convertors import Convertor, register_url_convertor
@@ -13,14 +12,15 @@ from producer.deps import StatusStoreDep
 from producer.request_body import StrictJsonRoute
 from producer.schemas import Problem, ValidationProblem
 from producer.tracking.store import MessageStatus
+from shared.messages.envelope import EnvelopeId
 
 router = APIRouter(tags=["messages"], route_class=StrictJsonRoute)
 
 
 class EnvelopeIdConvertor(Convertor[str]):
-    """Any one path segment but `batch`: `GET /messages/batch` is the batch route's 405."""
+    """Anything but `batch` (the batch route's 405): ids other systems chose may hold `/`."""
 
-    regex = r"(?!batch$)[^/]+"
+    regex = r"(?!batch$).+"
 
     @override
     def convert(self, value: str) -> str:
@@ -39,11 +39,17 @@ register_url_convertor("envelope_id", EnvelopeIdConvertor())
     operation_id="get_message_status",
     responses={
         404: {"model": Problem, "description": "Not seen, or forgotten to make room"},
-        422: {"model": ValidationProblem, "description": "Not a message id (a UUID)"},
+        422: {
+            "model": ValidationProblem,
+            "description": "Not a message id (printable ASCII, at most 256 characters)",
+        },
     },
 )
 def get_message_status(
-    id: Annotated[UUID, Path(description="The envelope `id` the 202 answer gave.")],
+    id: Annotated[
+        EnvelopeId,
+        Path(description="The envelope `id`: the one the 202 answer gave, or a sender's own."),
+    ],
     store: StatusStoreDep,
 ) -> MessageStatus:
     """The furthest stage the message reached, and every stage reported, in time order.

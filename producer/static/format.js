@@ -56,7 +56,8 @@ export function apiUrl(path) {
   return new URL(path, document.baseURI);
 }
 
-export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Envelope ids are printable ASCII up to 256 characters: ours are UUIDs, a sender's may be anything.
+export const ID_PATTERN = /^[\x20-\x7e]{1,256}$/;
 
 export async function readProblem(response) {
   // Our error answers carry `detail` (a sentence) or, for 422, `message` naming each field.

@@ -1,7 +1,7 @@
 // Status lookup by message id (GET /messages/{id}), refreshed while its events arrive.
 
 import { apiFetch } from "./auth.js";
-import { badge, dateTime, clock, duration, el, readProblem, UUID_PATTERN } from "./format.js";
+import { badge, dateTime, clock, duration, el, readProblem, ID_PATTERN } from "./format.js";
 
 const REFRESH_DELAY_MS = 300;
 
@@ -74,10 +74,10 @@ export class Lookup {
   }
 
   async fetch(id, { quiet = false } = {}) {
-    if (!UUID_PATTERN.test(id)) {
+    if (!ID_PATTERN.test(id)) {
       this.input.setAttribute("aria-invalid", "true");
       this.shown = null;
-      this.say("A message id is a UUID, like the id of a 202 answer.");
+      this.say("A message id is printable ASCII, at most 256 characters, like the id of a 202 answer.");
       if (!quiet) this.input.focus();
       return;
     }

@@ -181,7 +181,7 @@ class EventsReader:
 
     def _signed(self, message: ReceivedMessage, secret: SecretStr) -> bool:
         """Whether the body carries its signature under `secret`; counts and logs it if not."""
-        signature = message.attributes.get(SIGNATURE_ATTRIBUTE)
+        signature = message.text_attribute(SIGNATURE_ATTRIBUTE)
         if verify(message.body, signature, secret):
             return True
         self.counts.forged += 1

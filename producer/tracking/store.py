@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
-from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -40,7 +39,7 @@ class StageEntry(BaseModel):
 class MessageStatus(BaseModel):
     """One message as the producer last heard of it."""
 
-    id: UUID
+    id: str
     stage: Stage = Field(description="The furthest stage reached, whatever order events came in.")
     type: str
     queue: str
@@ -128,7 +127,7 @@ class StatusStore:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
         self.evicted = 0
-        self._records: OrderedDict[UUID, _Record] = OrderedDict()
+        self._records: OrderedDict[str, _Record] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._records)
@@ -145,6 +144,6 @@ class StatusStore:
         self._records.move_to_end(event.id)
         return record.apply(event)
 
-    def get(self, message_id: UUID) -> MessageStatus | None:
+    def get(self, message_id: str) -> MessageStatus | None:
         record = self._records.get(message_id)
         return record.status() if record else None

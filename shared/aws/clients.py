@@ -12,20 +12,21 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from shared.aws.request_metrics import count_requests
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_sqs.client import SQSClient
 
     from shared.settings import Settings
 
 DEFAULT_REGION = "us-east-1"
-Service = Literal["sqs", "sns", "dynamodb"]
+Service = Literal["sqs", "sns", "dynamodb", "s3"]
 
 
 @overload
@@ -40,6 +41,10 @@ def build_client(
 def build_client(
     service: Literal["dynamodb"], settings: Settings, *, long_poll: bool = ...
 ) -> DynamoDBClient: ...
+@overload
+def build_client(
+    service: Literal["s3"], settings: Settings, *, long_poll: bool = ...
+) -> S3Client: ...
 
 
 def build_client(service: Service, settings: Settings, *, long_poll: bool = False) -> Any:
@@ -50,20 +55,26 @@ def build_client(service: Service, settings: Settings, *, long_poll: bool = Fals
     """
     sqs = settings.sqs
     read_timeout = sqs.read_timeout + (sqs.wait_time_seconds if long_poll else 0)
-    session = boto3.session.Session(
-        profile_name=settings.aws.profile, region_name=settings.aws.region
-    )
+    # botocore's own session, not boto3's: importing AWS's extended client replaces
+    # `boto3.session.Session` process-wide with one whose SQS clients rewrite bodies and
+    # receipt handles, which would take large payloads out of our hands.
+    session = botocore.session.Session(profile=settings.aws.profile)
+    region = settings.aws.region or session.get_config_variable("region") or DEFAULT_REGION
     config = Config(
         # botocore's "standard" retries back off exponentially with jitter on throttling,
         # 5xx answers and connection errors; timeouts are bounded so a dead endpoint fails fast.
-        region_name=session.region_name or DEFAULT_REGION,
+        region_name=region,
         retries={"mode": "standard", "total_max_attempts": sqs.max_attempts},
         connect_timeout=sqs.connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=32,
         tcp_keepalive=True,
     )
-    client = session.client(service, endpoint_url=endpoint_url(service, settings), config=config)
+    url = endpoint_url(service, settings)
+    if service == "s3" and (url or os.environ.get("AWS_ENDPOINT_URL_S3")):
+        # A local endpoint on 127.0.0.1 has no bucket subdomains: address buckets by path.
+        config = config.merge(Config(s3={"addressing_style": "path"}))
+    client = session.create_client(service, endpoint_url=url, config=config)
     count_requests(client)
     return client
 

@@ -3,7 +3,7 @@ and the per-entry results of batch calls."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import (
         BatchResultErrorEntryTypeDef,
+        MessageAttributeValueOutputTypeDef,
         MessageAttributeValueTypeDef,
         MessageTypeDef,
     )
@@ -59,27 +60,47 @@ class OutgoingMessage:
     @property
     def size(self) -> int:
         """Bytes SQS and SNS count against their limit: the body plus every attribute's
-        name, data type and value."""
-        return len(self.body.encode()) + sum(
-            len(name.encode())
-            + len(value["DataType"].encode())
-            + len(value.get("StringValue", "").encode())
-            for name, value in self.attributes.items()
-        )
+        name, data type and value (a Binary value's raw bytes)."""
+        return len(self.body.encode()) + attributes_size(self.attributes)
 
     def to_fifo(self, group_id: str, deduplication_id: str) -> OutgoingMessage:
         return replace(self, group_id=group_id, deduplication_id=deduplication_id)
 
 
+def attributes_size(attributes: Mapping[str, MessageAttributeValueTypeDef]) -> int:
+    """What message attributes count against SQS's and SNS's size limit."""
+    total = 0
+    for name, value in attributes.items():
+        total += len(name.encode()) + len(value["DataType"].encode())
+        total += len(value.get("StringValue", "").encode())
+        binary = value.get("BinaryValue")
+        if isinstance(binary, bytes | bytearray):
+            total += len(binary)
+    return total
+
+
+def attribute_text(value: MessageAttributeValueTypeDef | None) -> str | None:
+    """A String or Number attribute's value (custom types such as `String.Id` too); None for
+    Binary ones and absent ones."""
+    if value is None or value["DataType"].startswith("Binary"):
+        return None
+    return value.get("StringValue")
+
+
 @dataclass(frozen=True)
 class ReceivedMessage:
-    """A message as received: the raw body (parsing it is the caller's business) and its receipt."""
+    """A message as received: the raw body (parsing it is the caller's business) and its receipt.
+
+    `attributes` are the message attributes exactly as SQS returned them, data types and
+    Binary values included, so a copy sent on (to a dead-letter queue, back by a redrive)
+    is the same message.
+    """
 
     message_id: str
     receipt_handle: str
     body: str
     receive_count: int
-    attributes: dict[str, str]
+    attributes: dict[str, MessageAttributeValueTypeDef]
     sent_timestamp: int | None = None
     """SentTimestamp: epoch milliseconds when the message was sent to this queue."""
     group_id: str | None = None
@@ -89,10 +110,7 @@ class ReceivedMessage:
     @classmethod
     def from_sqs(cls, raw: MessageTypeDef) -> ReceivedMessage:
         system = dict(raw.get("Attributes", {}))
-        user = {
-            name: value.get("StringValue", "")
-            for name, value in raw.get("MessageAttributes", {}).items()
-        }
+        user = {name: _attribute(value) for name, value in raw.get("MessageAttributes", {}).items()}
         sent = system.get("SentTimestamp")
         return cls(
             message_id=raw["MessageId"],
@@ -103,6 +121,27 @@ class ReceivedMessage:
             sent_timestamp=int(sent) if sent else None,
             group_id=system.get("MessageGroupId"),
         )
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When SQS received the message (SentTimestamp); None if SQS did not say."""
+        if self.sent_timestamp is None:
+            return None
+        return datetime.fromtimestamp(self.sent_timestamp / 1000, UTC)
+
+    def text_attribute(self, name: str) -> str | None:
+        """The value of a String or Number attribute; None when absent or Binary."""
+        return attribute_text(self.attributes.get(name))
+
+
+def _attribute(value: MessageAttributeValueOutputTypeDef) -> MessageAttributeValueTypeDef:
+    """An attribute as SendMessage takes it back: SQS's answer also carries empty list fields."""
+    kept: MessageAttributeValueTypeDef = {"DataType": value["DataType"]}
+    if "BinaryValue" in value:
+        kept["BinaryValue"] = value["BinaryValue"]
+    else:
+        kept["StringValue"] = value.get("StringValue", "")
+    return kept
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,14 @@ class SnsTopic:
 
 def _publish_entry(message: OutgoingMessage) -> PublishBatchRequestEntryTypeDef:
     """A publish entry; raw delivery hands its attributes to SQS unchanged."""
-    attributes: dict[str, MessageAttributeValueTypeDef] = {
-        name: {"DataType": value["DataType"], "StringValue": value.get("StringValue", "")}
-        for name, value in message.attributes.items()
-    }
+    attributes: dict[str, MessageAttributeValueTypeDef] = {}
+    for name, value in message.attributes.items():
+        binary = value.get("BinaryValue")
+        attributes[name] = (
+            {"DataType": value["DataType"], "BinaryValue": binary}
+            if binary is not None
+            else {"DataType": value["DataType"], "StringValue": value.get("StringValue", "")}
+        )
     entry: PublishBatchRequestEntryTypeDef = {
         "Id": message.id,
         "Message": message.body,

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
-from uuid import UUID, uuid4
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from uuid import uuid4
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     WithJsonSchema,
     field_validator,
 )
+from typing_extensions import override
 
 from shared.aws import OutgoingMessage
 from shared.aws.limits import MAX_MESSAGE_ATTRIBUTES
@@ -50,6 +55,9 @@ CORRELATION_ATTRIBUTE = "correlation_id"
 RESERVED_ATTRIBUTES = frozenset({TYPE_ATTRIBUTE, CORRELATION_ATTRIBUTE})
 MAX_USER_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES - len(RESERVED_ATTRIBUTES)
 """SQS allows ten message attributes; the envelope uses two of them."""
+LARGE_PAYLOAD_ATTRIBUTES = frozenset({"ExtendedPayloadSize", "SQSLargePayloadSize"})
+"""Set by the sender when the body is stored in S3 (see `large_payload`); never a user's."""
+MAX_ID_LENGTH = 256
 
 ATTRIBUTES_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -59,7 +67,8 @@ ATTRIBUTES_SCHEMA: dict[str, Any] = {
         "maxLength": 256,
         # What _check_attributes refuses, said as a pattern so clients see it in the schema.
         "pattern": r"^(?![Aa][Ww][Ss]\.|[Aa][Mm][Aa][Zz][Oo][Nn]\.)"
-        r"(?!(?:type|correlation_id)$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        r"(?!(?:type|correlation_id|ExtendedPayloadSize|SQSLargePayloadSize)$)"
+        r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
     },
     "additionalProperties": {
         "type": "string",
@@ -99,15 +108,28 @@ AttributeValue = Annotated[
     str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_sqs_carries)
 ]
 
+_PRINTABLE_ID_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_ID_LENGTH,
+    "pattern": HEADER_SAFE_PATTERN,
+}
+
 CorrelationId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=256),
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH),
     AfterValidator(_header_safe),
-    WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": 256, "pattern": HEADER_SAFE_PATTERN}
-    ),
+    WithJsonSchema(_PRINTABLE_ID_SCHEMA),
 ]
 """Ties related messages together; printable ASCII, since it is logged and sent as a header."""
+
+EnvelopeId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH),
+    AfterValidator(_header_safe),
+    WithJsonSchema(_PRINTABLE_ID_SCHEMA),
+]
+"""A message's own id: a UUID, a ULID, any printable ASCII up to 256 characters."""
 
 
 def _at_most_allowed(value: object) -> object:
@@ -123,7 +145,7 @@ def _check_attributes(value: dict[str, str]) -> dict[str, str]:
     for name in value:
         if name.lower().startswith(("aws.", "amazon.")):
             raise ValueError(f"attribute name {name!r}: the AWS. and Amazon. prefixes are SQS's")
-    reserved = RESERVED_ATTRIBUTES.intersection(value)
+    reserved = (RESERVED_ATTRIBUTES | LARGE_PAYLOAD_ATTRIBUTES).intersection(value)
     if reserved:
         raise ValueError(f"attribute names reserved by the envelope: {sorted(reserved)}")
     return value
@@ -138,8 +160,57 @@ MessageAttributes = Annotated[
 """User attributes carried as SQS message attributes, for routing without parsing the body."""
 
 
-def _new_correlation_id() -> str:
+def _new_id() -> str:
     return str(uuid4())
+
+
+Format = Literal["envelope", "sns", "s3", "eventbridge", "json", "text"]
+"""How a received body was written: our envelope, or one of the foreign formats."""
+
+
+@dataclass(frozen=True)
+class SnsNotice:
+    """The SNS notification a message came wrapped in (a subscription without raw delivery)."""
+
+    message_id: str
+    topic_arn: str
+    timestamp: datetime | None
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsEvent:
+    """The AWS event a message is (or is a record of): EventBridge's, or S3's own."""
+
+    source: str
+    """`aws.s3`, `aws.ec2`, `com.example.orders`: who emitted it."""
+    detail_type: str
+    """EventBridge's `detail-type`; for an S3 notification record, its `eventName`."""
+    id: str | None = None
+    time: datetime | None = None
+    region: str | None = None
+    account: str | None = None
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a received message came from and how it was written; empty for one being sent."""
+
+    format: Format = "envelope"
+    message_id: str = ""
+    """The SQS MessageId it was received with."""
+    body: str = ""
+    """The body a handler taking `str` gets: a text message's text, else the JSON read."""
+    attributes: Mapping[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
+    """The message attributes, as sent (or as SNS's notification carried them)."""
+    sns: SnsNotice | None = None
+    event: AwsEvent | None = None
+    stored_in: str | None = None
+    """`s3://bucket/key` when the body came from S3 (a large payload)."""
+
+
+SENT = Origin()
 
 
 def _now() -> datetime:
@@ -147,30 +218,61 @@ def _now() -> datetime:
 
 
 class Envelope(BaseModel):
-    """One message as stored in SQS: routing type, JSON payload and tracing fields."""
+    """One message as stored in SQS: routing type, JSON payload and tracing fields.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    Unknown fields are refused, never dropped unread; `correlationId` and `createdAt` are
+    read as their snake-case names, as other languages' serializers write them.
+    """
 
-    id: UUID = Field(
-        default_factory=uuid4,
-        description="Ours, stable across retries, redrives and the dead-letter queue; "
-        "the idempotency key. A new one when absent.",
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: EnvelopeId = Field(
+        default_factory=_new_id,
+        description="Stable across retries, redrives and the dead-letter queue; the "
+        "idempotency key. Any printable ASCII up to 256 characters (a UUID, a ULID). When "
+        "absent, the consumer takes the SQS MessageId, which stays the same on every receive.",
     )
     type: MessageType = Field(description="The routing key the consumer dispatches on.")
     payload: dict[str, Any] = Field(description="Any JSON object: what the handler gets.")
     created_at: datetime = Field(
         default_factory=_now,
-        description="When the message was made (ISO 8601; without a zone, UTC).",
+        validation_alias=AliasChoices("created_at", "createdAt"),
+        description="When the message was made (ISO 8601; without a zone, UTC). When "
+        "absent, the consumer takes the time SQS received it. `createdAt` is read too.",
     )
     correlation_id: CorrelationId = Field(
-        default_factory=_new_correlation_id,
-        description="Ties related messages together; a new UUID when absent.",
+        default_factory=_new_id,
+        validation_alias=AliasChoices("correlation_id", "correlationId"),
+        description="Ties related messages together; when absent, the id. "
+        "`correlationId` is read too.",
     )
     attributes: MessageAttributes = Field(
         default_factory=dict,
         description="String attributes, also sent as SQS message attributes (not `type` or "
         "`correlation_id`, no `AWS.` or `Amazon.` prefix).",
     )
+
+    _origin: Origin = PrivateAttr(default=SENT)
+
+    @property
+    def origin(self) -> Origin:
+        """Where a received message came from: its format, SQS MessageId, attributes, and
+        the SNS notification or AWS event it was."""
+        return self._origin
+
+    @override
+    def __eq__(self, other: object) -> bool:
+        """The same message whichever way it came: `origin` is not part of it."""
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # a payload is a dict: never hashable
+
+    def received(self, origin: Origin) -> Envelope:
+        """This envelope as received with `origin` (no copy: set once, by the reader)."""
+        self._origin = origin
+        return self
 
     @field_validator("created_at")
     @classmethod
@@ -207,7 +309,7 @@ class Envelope(BaseModel):
     ) -> OutgoingMessage:
         """The envelope as a message to send, its entry id the envelope id."""
         return OutgoingMessage(
-            str(self.id),
+            self.id,
             self.to_body(),
             self.message_attributes(),
             delay_seconds,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -40,7 +39,8 @@ class StatusEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    id: UUID
+    id: str = Field(min_length=1, max_length=256)
+    """The envelope id: ours are UUIDs, a foreign message's any printable string."""
     stage: Stage
     type: str
     queue: str

@@ -23,12 +23,13 @@ from shared.aws import (
     EntryFailure,
     OutgoingMessage,
     ReceivedMessage,
+    SendResult,
     SqsQueue,
     translate_errors,
 )
-from shared.aws.batching import settle_entries, unsettled
-from shared.aws.limits import MAX_BATCH_ENTRIES
-from shared.aws.sqs import carried_over
+from shared.aws.batching import send_all, settle_entries
+from shared.aws.limits import MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES
+from shared.aws.sqs import SERVICE, carried_over
 from shared.messages.dead_letter import redrive_attributes
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Redrive:
     ) -> RedriveResult:
         """Native (StartMessageMoveTask) moves everything in the background and keeps each
         message as it is. It cannot stop after `max_messages`, so a limit uses the move
-        loop, which also rebuilds the original attributes (`redrive_attributes`).
+        loop, which also puts back what the dead-letter record displaced (`redrive_attributes`).
         """
         if max_messages is not None and max_messages < 1:
             raise ValueError("max_messages must be at least 1")
@@ -181,18 +182,28 @@ class Redrive:
     def _move_batch(self, batch: Sequence[ReceivedMessage], tally: _Tally) -> None:
         """Send, then delete from the dead-letter queue only what the source confirmed."""
 
-        def send(chunk: Sequence[ReceivedMessage]) -> list[EntryFailure]:
-            copies = [
-                carried_over(
-                    OutgoingMessage(str(index), m.body, redrive_attributes(m.body, m.attributes)),
-                    m,
-                    fifo=self.source.fifo,
-                )
-                for index, m in enumerate(chunk)
-            ]
-            return unsettled(self.source.send_batch(copies), len(copies))
-
-        unsent = settle_entries(send, batch, "redrive send", pause=self._pause)
+        copies = [
+            carried_over(
+                OutgoingMessage(str(index), m.body, redrive_attributes(m.body, m.attributes)),
+                m,
+                fifo=self.source.fifo,
+            )
+            for index, m in enumerate(batch)
+        ]
+        # Kept within the source's size limit per call, as the consumer's dead-letter sends:
+        # ten large dead letters never make one refused batch.
+        results = send_all(
+            self.source.send_batch,
+            copies,
+            service=SERVICE,
+            max_batch_bytes=min(SQS_MAX_BATCH_BYTES, self.source.max_message_size()),
+            pause=self._pause,
+        )
+        unsent = [
+            m
+            for index, m in enumerate(batch)
+            if not isinstance(results.get(str(index)), SendResult)
+        ]
         for message in unsent:
             tally.failed.add(message.message_id)
             log.warning("not redriven, left in %s: %s", self.dlq.name, message.message_id)

@@ -81,7 +81,7 @@ def test_each_reason_a_message_can_die_for() -> None:
     consumer.send("order.created", {"order_id": "A-1", "amount": 2})
     consumer.send("order.created", {"order_id": 7})
     consumer.send("unknown.type", {})
-    consumer.send_body("not json at all", {"type": "order.created"})
+    consumer.send_body('{"type": "order.created", "payload": "not an object"}')
     reasons = sorted(str(d.reason) for d in consumer.drain().dead)
     assert reasons == ["invalid_body", "invalid_payload", "no_handler", "permanent_error"]
 
@@ -164,7 +164,7 @@ def test_both_queues_hide_count_and_delete_alike(backend: Queue) -> None:
     first = backend.receive(max_messages=10, wait_time_seconds=0)
     assert len(first) == 3
     assert {m.receive_count for m in first} == {1}
-    assert first[0].attributes == {"k": "v"}
+    assert first[0].attributes == {"k": {"DataType": "String", "StringValue": "v"}}
     assert backend.receive(max_messages=10, wait_time_seconds=0) == []  # hidden
     back = backend.change_visibility([(first[0].receipt_handle, 0)])
     assert back == []

@@ -16,6 +16,7 @@ from consumer.worker import SHORT_POLL_PAUSE_SECONDS, Worker
 from scripts.processes import free_port
 from shared.aws import BatchSendResult, OutgoingMessage, ReceivedMessage, SqsQueue
 from shared.aws.limits import SQS_MAX_BATCH_BYTES
+from shared.messages.dead_letter import DeadLetterRecord
 from shared.messages.envelope import Envelope
 from shared.messages.status_events import Stage, StatusEvent
 from shared.settings import Settings
@@ -93,8 +94,14 @@ def dead_letters(dlq_url: str) -> list[dict[str, Any]]:
     return messages
 
 
+def record_of(message: dict[str, Any]) -> DeadLetterRecord:
+    record = DeadLetterRecord.of(message["MessageAttributes"])
+    assert record is not None, "a dead letter of ours carries its record"
+    return record
+
+
 def reason_of(message: dict[str, Any]) -> str:
-    return str(message["MessageAttributes"]["dlq_reason"]["StringValue"])
+    return record_of(message).reason
 
 
 def test_a_message_that_always_fails_is_dead_lettered_with_its_error(
@@ -119,10 +126,11 @@ def test_a_message_that_always_fails_is_dead_lettered_with_its_error(
     [dead] = dead_letters(queues.dlq_url)
     assert Envelope.from_body(dead["Body"]) == sent  # the body is untouched
     attributes = {k: v["StringValue"] for k, v in dead["MessageAttributes"].items()}
-    assert attributes["dlq_reason"] == "retries_exhausted"
-    assert "RuntimeError: poison pill" in attributes["dlq_error"]
-    assert attributes["dlq_receive_count"] == "2"
-    assert attributes["dlq_source_queue"] == "messages"
+    record = record_of(dead)
+    assert record.reason == "retries_exhausted"
+    assert "RuntimeError: poison pill" in record.error
+    assert record.receive_count == 2
+    assert record.source_queue == "messages"
     assert attributes["tenant"] == "acme"
     assert attributes["type"] == "job"
     labels = {"reason": "retries_exhausted"}
@@ -136,8 +144,8 @@ class Order(BaseModel):
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ("this is not json", "invalid_body"),
-        ('{"type": "job"}', "invalid_body"),
+        ("this is not json", "no_handler"),  # text, without a type or a default handler
+        ('{"type": "job", "payload": []}', "invalid_body"),  # an envelope, broken
         (Envelope(type="order", payload={"amount": 1}).to_body(), "invalid_payload"),
         (Envelope(type="unknown.type", payload={}).to_body(), "no_handler"),
         (Envelope(type="permanent", payload={}).to_body(), "permanent_error"),
@@ -169,7 +177,7 @@ def test_what_retrying_cannot_fix_goes_to_the_dead_letter_queue_at_once(
     [dead] = dead_letters(queues.dlq_url)
     assert dead["Body"] == body
     assert reason_of(dead) == reason
-    assert dead["MessageAttributes"]["dlq_receive_count"]["StringValue"] == "1"
+    assert record_of(dead).receive_count == 1
     assert counter(worker.metrics, "sqs_messages_processed_total", handler="job.ok") == 1
 
 
@@ -178,7 +186,7 @@ def test_a_dead_letter_the_dlq_refuses_stays_in_the_source_queue(
 ) -> None:
     queue.client.delete_queue(QueueUrl=queues.dlq_url)  # still named by the RedrivePolicy
     worker = Worker(queue, registry, make_settings(), Metrics())
-    queue.client.send_message(QueueUrl=queue.url, MessageBody="not an envelope")
+    queue.client.send_message(QueueUrl=queue.url, MessageBody='{"type": "", "payload": {}}')
     worker.run(max_batches=1)
     assert depth(queue) == (0, 1)  # not deleted: it was never stored elsewhere
     assert counter(worker.metrics, "sqs_ack_failures_total") == 1
@@ -222,7 +230,7 @@ def test_four_600kb_bad_messages_reach_the_dlq_on_their_first_receive(
     assert depth(queue) == (0, 0)
     dead = dead_letters(queues.dlq_url)
     assert sorted(Envelope.from_body(m["Body"]).id for m in dead) == sorted(e.id for e in bad)
-    assert {m["MessageAttributes"]["dlq_receive_count"]["StringValue"] for m in dead} == {"1"}
+    assert {record_of(m).receive_count for m in dead} == {1}
     assert {reason_of(m) for m in dead} == {"invalid_payload"}
     dead_events = [e for e in events.events if e.stage is Stage.DEAD]
     assert sorted(e.id for e in dead_events) == sorted(e.id for e in bad)  # once each
@@ -420,9 +428,10 @@ def test_dead_letters_go_to_the_queue_its_redrive_policy_names(
     settings = make_settings()
     settings.sqs.dlq_name = "some-other-dlq"  # a subscription queue has its own DLQ
     worker = Worker(queue, registry, settings, Metrics())
-    queue.client.send_message(QueueUrl=queue.url, MessageBody="not an envelope")
+    broken = '{"type": "", "payload": {}}'
+    queue.client.send_message(QueueUrl=queue.url, MessageBody=broken)
     worker.run(until_empty=True)
-    assert [m["Body"] for m in dead_letters(queues.dlq_url)] == ["not an envelope"]
+    assert [m["Body"] for m in dead_letters(queues.dlq_url)] == [broken]
 
 
 def test_short_polling_an_empty_queue_pauses_between_receives(

@@ -22,12 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import boto3
 import pytest
 
 from shared.aws import ReceivedMessage, SqsQueue
+from shared.messages.dead_letter import DeadLetter
 from shared.messages.envelope import Envelope
 from tests.e2e.conftest import Stack, StackFactory, depth
 from tests.e2e.proxy import TcpProxy
@@ -330,10 +330,11 @@ def test_a_message_that_always_fails_is_dead_lettered_then_redriven_intact(
     [dead] = peek_all(dlq(stack))
     original = Envelope.from_body(dead.body)
     assert (str(original.id), original.type, original.payload) == (sent, "fault.always", payload)
-    assert dead.attributes["dlq_reason"] == "retries_exhausted"
-    assert dead.attributes["dlq_error"] == f"RuntimeError: injected permanent breakage of {sent}"
-    assert dead.attributes["dlq_receive_count"] == "3"
-    assert dead.attributes["dlq_source_queue"] == stack.settings.sqs.queue_name
+    record = DeadLetter.from_message(dead)
+    assert record.reason == "retries_exhausted"
+    assert record.error == f"RuntimeError: injected permanent breakage of {sent}"
+    assert record.receive_count == 3
+    assert record.source_queue == stack.settings.sqs.queue_name
     samples = metrics(stack)
     assert samples['sqs_messages_dead_lettered_total{reason="retries_exhausted"}'] == 1
     assert samples["sqs_messages_retried_total"] == 2
@@ -347,7 +348,7 @@ def test_a_message_that_always_fails_is_dead_lettered_then_redriven_intact(
     [back] = peek_all(stack.queue())
     assert back.body == dead.body
     assert back.receive_count == 1  # peeked once by this test, in the source queue
-    assert back.attributes["type"] == "fault.always"
+    assert back.text_attribute("type") == "fault.always"
 
 
 MESSAGES = 2000
@@ -444,7 +445,7 @@ def send_with_a_restart(stack: Stack, journal: Journal) -> LoadRun:
 def redeliver(stack: Stack, envelope_ids: list[str]) -> None:
     """Send these envelope ids once more, as SQS's at-least-once delivery may."""
     envelopes = [
-        Envelope(id=UUID(envelope_id), type="fault.effect", payload={"again": True})
+        Envelope(id=envelope_id, type="fault.effect", payload={"again": True})
         for envelope_id in envelope_ids
     ]
     enqueue(stack.queue(), *envelopes)

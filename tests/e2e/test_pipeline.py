@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from scripts.processes import free_port
+from shared.messages.dead_letter import DeadLetter
 from shared.messages.envelope import Envelope
 from tests.e2e.conftest import Stack, StackFactory, depth
 from tests.support import Service, http_status, post_json, service_env, wait_for
@@ -89,19 +90,20 @@ def test_a_message_that_keeps_failing_lands_in_the_dead_letter_queue(
     assert "always fails" in stack.consumer.output
 
 
-def test_a_body_that_is_not_an_envelope_is_dead_lettered_and_the_worker_goes_on(
+def test_a_broken_envelope_is_dead_lettered_and_the_worker_goes_on(
     start_stack: StackFactory,
 ) -> None:
     stack = start_stack()
     queue = stack.queue()
-    queue.client.send_message(QueueUrl=queue.url, MessageBody="{not json")
+    broken = '{"type": "no spaces allowed", "payload": {}}'
+    queue.client.send_message(QueueUrl=queue.url, MessageBody=broken)
     good = accepted(stack, "e2e.record", {})
     wait_for(lambda: good in stack.handled_ids(), timeout=20, what="good message handled")
     dlq = stack.queue(stack.settings.sqs.dlq_name)
     wait_for(lambda: depth(dlq) == 1, timeout=10, what="the bad body in the DLQ")
     [dead] = dlq.receive(max_messages=1, wait_time_seconds=0)
-    assert dead.body == "{not json"
-    assert dead.attributes["dlq_reason"] == "invalid_body"
+    assert dead.body == broken
+    assert DeadLetter.from_message(dead).reason == "invalid_body"
     assert "invalid_body" in stack.consumer.output
     assert stack.consumer.alive()
 

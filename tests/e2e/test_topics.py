@@ -127,8 +127,8 @@ def test_each_message_reaches_exactly_the_queues_whose_filters_match(producer: P
         assert len(ids) == len(expected), f"{queue} got a message twice"
         for message in received:  # raw delivery: what a direct send would have stored
             envelope = Envelope.from_body(message.body)
-            assert message.attributes["type"] == envelope.type
-            assert message.attributes["correlation_id"] == envelope.correlation_id
+            assert message.text_attribute("type") == envelope.type
+            assert message.text_attribute("correlation_id") == envelope.correlation_id
     with urllib.request.urlopen(f"{producer.url}/metrics", timeout=5) as response:  # noqa: S310
         metrics = response.read().decode()
     assert 'aws_requests_total{operation="PublishBatch",service="sns"}' in metrics

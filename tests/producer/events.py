@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from shared.messages.status_events import Stage, StatusEvent
 
@@ -15,13 +15,13 @@ def event(
     stage: Stage,
     seconds: float = 0.0,
     *,
-    id: UUID | None = None,
+    id: str | None = None,
     attempt: int | None = None,
     **fields: Any,
 ) -> StatusEvent:
     """`stage` of message `id`, `seconds` after T0; attempt 1 unless accepted."""
     return StatusEvent(
-        id=id or uuid4(),
+        id=id or str(uuid4()),
         stage=stage,
         type=fields.pop("type", "order.created"),
         queue=fields.pop("queue", "messages"),

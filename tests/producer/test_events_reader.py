@@ -65,7 +65,7 @@ def left_in(queue: SqsQueue) -> int:
 def test_packed_bodies_reach_the_store_and_the_feed_and_are_deleted(
     events_queue: SqsQueue, tracker: Tracker
 ) -> None:
-    first, second = uuid4(), uuid4()
+    first, second = str(uuid4()), str(uuid4())
     send_body(
         events_queue,
         pack([event(Stage.RECEIVED, 1, id=first), event(Stage.PROCESSING, 1.1, id=first)]),

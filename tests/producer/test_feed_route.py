@@ -107,7 +107,7 @@ def test_batch_messages_are_accepted_events_too(app_client: TestClient) -> None:
 def test_consumer_events_reach_the_page_through_the_events_queue(
     app_client: TestClient, settings: Settings
 ) -> None:
-    message = uuid4()
+    message = str(uuid4())
     name = settings.sqs.events_queue_name
     assert name
     events = SqsQueue.from_settings(settings, queue_name=name)

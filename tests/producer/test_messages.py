@@ -31,7 +31,7 @@ def test_accepted_message_is_in_the_queue_as_an_envelope(
     assert response.status_code == 202
     body = response.json()
     [envelope] = stored_messages(stored)
-    assert UUID(body["id"]) == envelope.id
+    assert UUID(body["id"]) == UUID(envelope.id)
     assert envelope.type == "order.created"
     assert envelope.payload == ORDER["payload"]
     assert envelope.attributes == {"tenant": "acme"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 
@@ -20,14 +20,14 @@ A, R, P, D, F, X = (
 )
 
 
-def feed(store: StatusStore, message: UUID, *steps: tuple[Stage, float, int]) -> None:
+def feed(store: StatusStore, message: str, *steps: tuple[Stage, float, int]) -> None:
     """Apply (stage, seconds after T0, attempt) events of `message`, in the order given."""
     for stage, seconds, attempt in steps:
         store.apply(event(stage, seconds, id=message, attempt=attempt))
 
 
 def stage_after(*steps: tuple[Stage, float, int]) -> Stage:
-    store, message = StatusStore(10), uuid4()
+    store, message = StatusStore(10), str(uuid4())
     feed(store, message, *steps)
     found = store.get(message)
     assert found is not None
@@ -35,7 +35,7 @@ def stage_after(*steps: tuple[Stage, float, int]) -> Stage:
 
 
 def test_a_message_in_order_ends_done_with_its_whole_history() -> None:
-    store, message = StatusStore(10), uuid4()
+    store, message = StatusStore(10), str(uuid4())
     feed(store, message, (A, 0, 0), (R, 1, 1), (P, 1.1, 1))
     store.apply(event(D, 1.5, id=message, latency_ms=1500.0))
     status = store.get(message)
@@ -74,7 +74,7 @@ def test_the_current_stage_never_goes_back(
 
 
 def test_history_is_in_time_order_whatever_the_arrival_order() -> None:
-    store, message = StatusStore(10), uuid4()
+    store, message = StatusStore(10), str(uuid4())
     feed(store, message, (D, 3, 1), (A, 0, 0), (P, 2, 1), (R, 1, 1))
     status = store.get(message)
     assert status is not None
@@ -83,7 +83,7 @@ def test_history_is_in_time_order_whatever_the_arrival_order() -> None:
 
 
 def test_failed_keeps_its_error_and_attempt() -> None:
-    store, message = StatusStore(10), uuid4()
+    store, message = StatusStore(10), str(uuid4())
     feed(store, message, (R, 1, 1), (R, 4, 2))
     store.apply(event(F, 5, id=message, attempt=2, error="TimeoutError: upstream"))
     status = store.get(message)
@@ -103,7 +103,7 @@ def test_a_repeated_event_is_recorded_once() -> None:
 
 def test_the_least_recently_updated_message_is_forgotten_first() -> None:
     store = StatusStore(3)
-    first, second, third, fourth = (uuid4() for _ in range(4))
+    first, second, third, fourth = (str(uuid4()) for _ in range(4))
     for message in (first, second, third):
         store.apply(event(A, id=message))
     store.apply(event(R, 1, id=first))  # first is fresh again
@@ -115,7 +115,7 @@ def test_the_least_recently_updated_message_is_forgotten_first() -> None:
 
 
 def test_history_is_bounded_and_keeps_the_latest() -> None:
-    store, message = StatusStore(10), uuid4()
+    store, message = StatusStore(10), str(uuid4())
     for attempt in range(1, MAX_HISTORY + 10):
         store.apply(event(F, attempt, id=message, attempt=attempt))
     status = store.get(message)
@@ -131,7 +131,7 @@ def test_capacity_must_be_positive() -> None:
 
 
 def test_accepted_leads_the_history_even_when_another_clock_stamped_received_earlier() -> None:
-    store, message = StatusStore(10), uuid4()
+    store, message = StatusStore(10), str(uuid4())
     feed(store, message, (R, 0.0, 1), (A, 0.001, 0), (P, 0.002, 1))  # consumer's clock behind
     status = store.get(message)
     assert status is not None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from urllib.parse import quote
+from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
@@ -27,7 +28,7 @@ def test_an_accepted_message_has_a_status_at_once(client: TestClient) -> None:
 
 
 def test_later_stages_show_as_they_are_heard(client: TestClient) -> None:
-    message = UUID(client.post("/messages", json=ORDER).json()["id"])
+    message = client.post("/messages", json=ORDER).json()["id"]
     tracking: Tracking = client.app.state.tracking  # type: ignore[attr-defined]
     later = [
         event(Stage.RECEIVED, 1, id=message),
@@ -53,7 +54,22 @@ def test_an_unknown_id_is_404_and_says_why(client: TestClient) -> None:
     assert "10000" in detail
 
 
-def test_a_malformed_id_is_422_naming_the_parameter(client: TestClient) -> None:
-    answer = client.get("/messages/not-a-uuid")
-    assert answer.status_code == 422
-    assert answer.json()["message"].startswith("path.id:")
+def test_an_id_that_no_sender_could_have_chosen_is_422_naming_the_parameter(
+    client: TestClient,
+) -> None:
+    for malformed in ("x" * 257, "caf%C3%A9"):
+        answer = client.get(f"/messages/{malformed}")
+        assert answer.status_code == 422, malformed
+        assert answer.json()["message"].startswith("path.id:")
+
+
+def test_a_senders_own_id_is_looked_up_even_with_slashes_in_it(client: TestClient) -> None:
+    """Ids of messages other systems wrote are not UUIDs: S3 keys, `<MessageId>#2`, ARNs."""
+    tracking: Tracking = client.app.state.tracking  # type: ignore[attr-defined]
+    foreign = "arn:aws:s3:::bucket/reports/2026 q1.csv#2"
+    assert client.portal is not None
+    client.portal.call(tracking.tracker.record, [event(Stage.RECEIVED, 1, id=foreign)])
+    answer = client.get("/messages/" + quote(foreign, safe=""))
+    assert answer.status_code == 200
+    assert answer.json()["id"] == foreign
+    assert client.get("/messages/not-a-uuid").status_code == 404

@@ -47,3 +47,14 @@ def test_an_outage_names_the_service_that_is_down() -> None:
         _ = SnsTopic.from_settings(settings, "orders").arn
     assert not issubclass(TopicNotFoundError, AwsUnavailableError)
     assert issubclass(TopicNotFoundError, AwsError)
+
+
+def test_our_clients_stay_plain_sqs_clients_when_the_extended_client_is_imported(
+    settings: Settings,
+) -> None:
+    """Importing AWS's extended client replaces boto3's Session process-wide; ours must not
+    become extended clients that fetch bodies and rewrite receipt handles behind our back."""
+    import sqs_extended_client  # noqa: F401  - the import is what patches boto3
+
+    client = build_client("sqs", settings)
+    assert not hasattr(client, "large_payload_support")

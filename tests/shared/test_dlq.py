@@ -46,7 +46,7 @@ def dead_letter(
     error: str = "card declined",
 ) -> None:
     """Dead-letter `sent` as the consumer does: body verbatim, the record in attributes."""
-    original = {name: value["StringValue"] for name, value in sent.message_attributes().items()}
+    original = sent.message_attributes()
     attributes = dead_letter_attributes(
         original, reason=reason, error=error, source_queue="messages", receive_count=3
     )

@@ -13,7 +13,7 @@ def test_body_round_trips_and_carries_every_field() -> None:
     envelope = Envelope(type="order.created", payload={"n": 1, "nested": {"a": [1, 2]}})
     body = json.loads(envelope.to_body())
     assert set(body) == {"id", "type", "payload", "created_at", "correlation_id", "attributes"}
-    assert UUID(body["id"]) == envelope.id
+    assert UUID(body["id"]) == UUID(envelope.id)  # ours are UUIDs
     assert Envelope.from_body(envelope.to_body()) == envelope
 
 
@@ -47,7 +47,9 @@ def test_size_counts_body_and_attributes() -> None:
         json.dumps({"type": "t"}),  # no payload
         json.dumps({"type": "", "payload": {}}),
         json.dumps({"type": "t", "payload": [1]}),
-        json.dumps({"id": "nope", "type": "t", "payload": {}}),
+        json.dumps({"id": "tab\tin id", "type": "t", "payload": {}}),
+        json.dumps({"id": "x" * 257, "type": "t", "payload": {}}),
+        json.dumps({"type": "t", "payload": {}, "unknown": 1}),
     ],
 )
 def test_anything_but_an_envelope_is_refused(body: str) -> None:

@@ -38,8 +38,8 @@ def test_send_then_receive_returns_the_envelope_and_its_attributes(queue: SqsQue
     assert received.message_id == result.message_id
     assert result.entry_id == str(sent.id)
     assert Envelope.from_body(received.body) == sent
-    assert received.attributes["type"] == "test.event"
-    assert received.attributes["correlation_id"] == sent.correlation_id
+    assert received.text_attribute("type") == "test.event"
+    assert received.text_attribute("correlation_id") == sent.correlation_id
     assert received.receive_count == 1
 
 
