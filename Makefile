@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON_FILES := shared producer consumer scripts tests bench
 
-.PHONY: help install run test test-fast lint format docs bootstrap bench bench-io clean
+.PHONY: help uv install install-run run test test-fast lint format docs bootstrap bench bench-io clean
 
 help:
 	@echo "make run        local SQS endpoint + queues + producer + consumer (Ctrl-C stops all)"
@@ -12,14 +12,23 @@ help:
 	@echo "make lint       ruff, mypy and the import contracts"
 	@echo "make docs       regenerate docs/architecture.md's layout and docs/envelope.schema.json"
 
-install:
+uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv \
 		|| { echo "could not install uv with pip: see https://docs.astral.sh/uv/ to install it"; exit 1; }
+
+# everything: the services, the local endpoint, and the test and lint tools
+install: uv
 	@$(UV) sync --frozen --quiet
 
-run: install
-	$(UV) run --frozen python scripts/run_local.py
+# what running needs: the services and the local endpoint (moto), not the test tools; tools
+# a `make test` installed before are left in place
+install-run: uv
+	@echo "installing the services and the local endpoint (uv sync --no-dev --group local)"
+	@$(UV) sync --frozen --quiet --no-dev --group local --inexact
+
+run: install-run
+	$(UV) run --frozen --no-dev --group local python scripts/run_local.py
 
 lint: install
 	$(UV) run --frozen ruff check $(PYTHON_FILES)

@@ -7,6 +7,8 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from types import FrameType
 
 from prometheus_client import REGISTRY
@@ -79,6 +81,20 @@ def events_publisher(settings: Settings, metrics: Metrics) -> EventPublisher | N
     )
 
 
+def status_server(
+    settings: Settings, is_healthy: Callable[[], bool], metrics: Metrics
+) -> ThreadingHTTPServer:
+    """`/healthz` and `/metrics`; a port already taken stops start-up with one line."""
+    host, port = settings.consumer.host, settings.consumer.port
+    try:
+        return serve_status(host, port, is_healthy, metrics.registry)
+    except OSError as exc:
+        raise SystemExit(
+            f"consumer: cannot serve /healthz and /metrics on {host}:{port} "
+            f"({exc.strerror or exc}); set CONSUMER_PORT to a free port"
+        ) from None
+
+
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -94,11 +110,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = serve_status(
-        settings.consumer.host,
-        settings.consumer.port,
-        lambda: all(worker.is_healthy() for worker in workers),
-        metrics.registry,
+    server = status_server(
+        settings, lambda: all(worker.is_healthy() for worker in workers), metrics
     )
     log.info(
         "consumer up: queues %s, handlers %s, status on http://%s:%d",

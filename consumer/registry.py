@@ -161,6 +161,14 @@ class HandlerRegistry:
             self._prefixes.append((message_type.removesuffix(WILDCARD), wrapped))
             self._prefixes.sort(key=lambda entry: -len(entry[0]))
 
+    def without_default(self) -> HandlerRegistry:
+        """The same handlers, later registrations included, with no default: what a test
+        runs, so that a message no handler takes fails as `no_handler` instead of passing."""
+        strict = HandlerRegistry(default=None)
+        strict._handlers = self._handlers
+        strict._prefixes = self._prefixes
+        return strict
+
     def set_default(self, fn: HandlerFn | None) -> None:
         """Replace the default handler; None makes unknown types fail."""
         self._default = Handler.wrap("default", fn) if fn else None

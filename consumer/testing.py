@@ -1,16 +1,19 @@
 """Testing handlers without AWS: the real worker, in memory, in one call.
 
 ```python
+import myapp.handlers  # importing the module registers its @handler functions
 from consumer.testing import TestConsumer
-from myapp.handlers import registry
 
 
-def test_an_unsupported_currency_is_dead_lettered() -> None:
-    consumer = TestConsumer(registry)
-    consumer.send("order.created", {"order_id": "A-1", "amount": 5, "currency": "XYZ"})
-    result = consumer.drain()
-    assert result.dead[0].reason == "permanent_error"
+def test_a_zero_amount_is_dead_lettered() -> None:
+    consumer = TestConsumer()
+    consumer.send("order.created", {"order_id": "A-1", "amount": 0})
+    assert consumer.drain().dead[0].reason == "permanent_error"
 ```
+
+The registry's default handler, which acknowledges any type, is left out unless
+`default_handler=True`: a message your handlers do not take is dead-lettered `no_handler`,
+so a test cannot pass because nothing ran.
 
 Dispatch, payload validation, retries with backoff, dead letters with their reasons and
 idempotency run as they do over SQS; the queues are `consumer.memory_queue`'s, and their
@@ -78,7 +81,10 @@ class TestConsumer:
         settings: Settings | None = None,
         store: IdempotencyStore | None = None,
         queue_name: str = "messages",
+        default_handler: bool = False,
     ) -> None:
+        """`registry` defaults to the one `@handler` registers in; its default handler runs
+        only with `default_handler=True`."""
         self.settings = settings or Settings(_env_file=None, sqs={"wait_time_seconds": 0})
         sqs = self.settings.sqs
         self.broker = MemoryBroker(sqs.visibility_timeout, sqs.max_receive_count)
@@ -89,7 +95,7 @@ class TestConsumer:
         self._events = _Events()
         self.worker = Worker(
             self.queue,
-            registry,
+            registry if default_handler else registry.without_default(),
             self.settings,
             self.metrics,
             store if store is not None else MemoryStore(),

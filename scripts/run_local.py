@@ -6,6 +6,8 @@ Starts moto's server as a local SQS (and SNS) endpoint on localstack's port, cre
 queues and the topics of `TOPICS_FILE` (`topics.example.toml` unless set; empty for none),
 then the producer and one consumer for the main queue and every subscribed queue, each a
 real process with its output prefixed. The two share a status-event secret made for the run.
+What another process needs to join the run (endpoint, dummy credentials, that secret, the
+admin token, a free consumer port) is written to `.run/local.env` while it is up.
 Ctrl-C (or SIGTERM) stops them in order, producer first and the endpoint last, so the
 consumer can still acknowledge what it finishes. Any process that dies takes the rest down.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -25,12 +28,25 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository's packages importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.processes import Child, wait_http_ok
+from scripts.processes import Child, free_port, wait_http_ok
 from shared.settings import Settings, SqsSettings
 from shared.topology.topics_file import load_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TOPICS = ROOT / "topics.example.toml"
+ENV_FILE = ROOT / ".run" / "local.env"
+JOINING_SETTINGS = (
+    "SQS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_REGION",
+    "SQS_WAIT_TIME_SECONDS",
+    "SQS_EVENTS_SECRET",
+    "PRODUCER_ADMIN_TOKEN",
+    "TOPICS_FILE",
+    "CONSUMER_QUEUES",
+)
+"""What a process started beside the run needs to reach the same queues and be believed."""
 QUIET_MOTO = (
     "import logging, sys; from moto.server import main; "
     "logging.getLogger('werkzeug').setLevel(logging.WARNING); main(sys.argv[1:])"
@@ -77,6 +93,8 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
             # Producer and consumer share it for this run only: status events are signed
             # locally as they should be anywhere, and no secret is written down.
             "SQS_EVENTS_SECRET": env.get("SQS_EVENTS_SECRET") or secrets.token_hex(32),
+            # So the dashboard's redrive works locally; printed with the banner.
+            "PRODUCER_ADMIN_TOKEN": env.get("PRODUCER_ADMIN_TOKEN") or secrets.token_urlsafe(16),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -101,6 +119,21 @@ def consumed_queues(env: dict[str, str]) -> list[str]:
     return list(dict.fromkeys([main, *subscribed]))
 
 
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    """The settings a second consumer (or `sqs-admin`) needs to join this run, as shell
+    assignments, with a status port of its own."""
+    lines = [f"{name}={shlex.quote(env[name])}" for name in JOINING_SETTINGS if name in env]
+    lines.append(f"CONSUMER_PORT={free_port()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by `make run` for as long as it runs: `set -a; . .run/local.env; set +a`\n"
+        + "\n".join(lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+
+
 def banner(args: argparse.Namespace, env: dict[str, str]) -> str:
     producer = f"http://{args.host}:{args.producer_port}"
     topics = ""
@@ -116,6 +149,9 @@ def banner(args: argparse.Namespace, env: dict[str, str]) -> str:
   producer          {producer}   (API docs: {producer}/docs)
   dashboard         {producer}/
   consumer status   http://{args.host}:{args.consumer_port}/healthz  and  /metrics
+  handlers          {env["CONSUMER_HANDLERS"]}   (yours: CONSUMER_HANDLERS=myapp.handlers make run)
+  admin token       {env["PRODUCER_ADMIN_TOKEN"]}   (the dashboard's redrive asks for it)
+  to join this run  set -a; . {display(args.env_file)}; set +a   then  python -m consumer
 
   Try:
     curl -i -X POST {producer}/messages -H 'Content-Type: application/json' \\
@@ -125,6 +161,11 @@ def banner(args: argparse.Namespace, env: dict[str, str]) -> str:
 """
 
 
+def display(path: Path) -> str:
+    """`path` as short as it reads from the repository's root."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run moto's SQS, producer and consumer locally.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -132,6 +173,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--producer-port", type=int, default=8000)
     parser.add_argument("--consumer-port", type=int, default=8001)
     parser.add_argument("--startup-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--env-file", type=Path, default=ENV_FILE, help="where to write the joining settings"
+    )
     return parser.parse_args(argv)
 
 
@@ -177,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = child_env(args)
         launch(args, env, children)
+        write_env_file(args.env_file, env)
         print(banner(args, env), flush=True)
         while not stopping.wait(0.5):
             dead = [c for c in children if not c.alive()]
@@ -192,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print("[runner  ] stopping…", flush=True)
         for child in reversed(children):  # producer, consumer, then the endpoint
             stop(child, STOP_GRACE_SECONDS)
+        args.env_file.unlink(missing_ok=True)
         print("[runner  ] all processes stopped", flush=True)
     return status
 

@@ -160,7 +160,7 @@ def test_a_handler_of_json_objects_refuses_text_as_an_invalid_payload() -> None:
 
 
 def test_the_default_handler_takes_text_and_untyped_json() -> None:
-    consumer = TestConsumer(HandlerRegistry())  # the default handler logs every message
+    consumer = TestConsumer(HandlerRegistry(), default_handler=True)  # it logs every message
     consumer.send_body("plain text")
     consumer.send_body(json.dumps({"a": 1}))
     result = consumer.drain()

@@ -27,6 +27,32 @@ class Order(BaseModel):
     amount: float
 
 
+def test_a_type_no_handler_takes_is_dead_lettered_though_the_registry_has_a_default() -> None:
+    registry = HandlerRegistry()  # with its default handler, which acknowledges anything
+    registry.register("order.created", lambda order: None)
+    consumer = TestConsumer(registry)
+    consumer.send("order.cancelled", {"order_id": "A-1"})
+    [dead] = consumer.drain().dead
+    assert dead.reason == "no_handler"
+    assert "order.cancelled" in (dead.error or "")
+
+
+def test_the_default_handler_runs_when_asked_for() -> None:
+    consumer = TestConsumer(HandlerRegistry(), default_handler=True)
+    sent = consumer.send("order.cancelled", {"order_id": "A-1"})
+    assert consumer.drain().done == [str(sent.id)]
+
+
+def test_a_handler_registered_after_the_test_consumer_is_made_still_runs() -> None:
+    registry = HandlerRegistry()
+    consumer = TestConsumer(registry)
+    seen: list[str] = []
+    registry.register("late", lambda payload: seen.append(payload["n"]))
+    consumer.send("late", {"n": "1"})
+    consumer.drain()
+    assert seen == ["1"]
+
+
 def test_a_handler_runs_once_per_message_and_each_is_done() -> None:
     registry = HandlerRegistry()
     seen: list[str] = []

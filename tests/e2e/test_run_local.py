@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -15,7 +17,8 @@ from typing import Any
 import pytest
 
 from scripts.processes import free_port
-from tests.support import ROOT, http_status, post_json, wait_for
+from tests.docs.snippets import python_project
+from tests.support import ROOT, http_status, post_json, service_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -56,10 +59,59 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def join_with_the_docs_handlers(env_file: Path, producer: str, tmp_path: Path) -> list[str]:
+    """Start a consumer as the handler guide says, with the settings the run wrote and the
+    docs' `myapp.handlers`; send orders until it has handled some; stop it. Returns the ids
+    it handled."""
+    project = tmp_path / "project"
+    for path, text in python_project().items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text, encoding="utf-8")
+    script = (
+        f"set -a; . {shlex.quote(str(env_file))}; set +a; "
+        f"CONSUMER_HANDLERS=myapp.handlers exec {shlex.quote(sys.executable)} -m consumer"
+    )
+    log_path = tmp_path / "joined.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "CONSUMER_", "AWS_"))}
+    with log_path.open("w") as log:
+        joined = subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=project,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**env, "PYTHONPATH": f"{project}:{ROOT}"},
+        )
+        try:
+            wait_for(
+                lambda: "consumer up" in log_path.read_text(),
+                timeout=30,
+                what=f"the joined consumer up\n{log_path.read_text()}",
+            )
+            sent: dict[str, str] = {}  # order id -> envelope id
+
+            def handled_one() -> bool:
+                order = f"J-{len(sent)}"
+                status, body = post_json(
+                    f"{producer}/messages",
+                    {"type": "order.created", "payload": {"order_id": order, "amount": 2.0}},
+                )
+                assert status == 202
+                sent[order] = body["id"]
+                return "charged 2.0 for order J-" in log_path.read_text()
+
+            wait_for(handled_one, timeout=30, interval=0.5, what="the joined consumer handling")
+        finally:
+            joined.send_signal(signal.SIGTERM)
+            assert joined.wait(30) == 0, log_path.read_text()
+    output = log_path.read_text()
+    return [id_ for order, id_ in sent.items() if f"charged 2.0 for order {order}\n" in output]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("sqs", "producer", "consumer")}
     log_path = tmp_path / "run.log"
+    env_file = tmp_path / "local.env"
     with log_path.open("w") as log:
         runner = subprocess.Popen(
             [
@@ -68,6 +120,7 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
                 f"--sqs-port={ports['sqs']}",
                 f"--producer-port={ports['producer']}",
                 f"--consumer-port={ports['consumer']}",
+                f"--env-file={env_file}",
             ],
             cwd=ROOT,
             stdout=log,
@@ -103,12 +156,23 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
             )
             spawned = children_of(runner.pid)
             assert len(spawned) >= 3  # endpoint, producer, consumer
+            joined_ids = join_with_the_docs_handlers(env_file, producer, tmp_path)
+            assert joined_ids
+            wait_for(  # the joined consumer's status events reached the producer, believed
+                lambda: all(
+                    get_json(f"{producer}/messages/{sent}").get("stage") == "done"
+                    for sent in joined_ids
+                ),
+                timeout=20,
+                what=f"the status of {joined_ids}, handled by the joined consumer",
+            )
         finally:
             runner.send_signal(signal.SIGINT)
             code = runner.wait(60)
     output = log_path.read_text()
     assert code == 0, output
     assert "all processes stopped" in output
+    assert not env_file.exists()  # it names a run that is gone
     assert "status events are unsigned" not in output
     assert "dropped body" not in output  # none was taken for forged
     wait_for(lambda: not any(alive(pid) for pid in spawned), timeout=10, what="no process left")
@@ -116,7 +180,6 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
 
 
 def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
-    import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -132,6 +195,26 @@ def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert f"producer port {port} already in use" in result.stderr
+
+
+def test_a_consumer_on_a_busy_status_port_says_so_in_one_line(moto_endpoint: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "consumer"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env=service_env(moto_endpoint, CONSUMER_PORT=str(port)),
+        )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "CONSUMER_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_run_local_passes_a_relative_topics_file_through(tmp_path: Path) -> None:
