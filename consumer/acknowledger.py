@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from consumer.metrics import Metrics
-from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry
+from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry, named
 from consumer.queue import Queue
 from consumer.retry import Backoff
 from shared.aws import (
@@ -170,8 +170,8 @@ class Acknowledger:
                 continue
             refused.append(d)
             log.warning(
-                "message %s not taken by %s (%s); it stays in %s for a later receive",
-                d.message.message_id,
+                "%s not taken by %s (%s); it stays in %s for a later receive",
+                named(d.message, d.envelope),
                 self.dlq.name,
                 result or "no answer",
                 self.queue.name,
@@ -208,7 +208,7 @@ class Acknowledger:
         self.metrics.deleted.inc(len(messages) - len(failed))
         self.metrics.ack_failures.inc(len(failed))
         for message in failed:
-            log.error("message %s not deleted; it will be delivered again", message.message_id)
+            log.error("%s not deleted; it will be delivered again", named(message))
         return failed
 
     def _change_visibility(self, entries: Sequence[tuple[ReceivedMessage, int]]) -> None:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from consumer.idempotency import Claim, IdempotencyStore
 from consumer.metrics import Metrics
-from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry
+from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry, named
 from consumer.queue_config import QueueConfig
 from consumer.registry import Handler, HandlerRegistry, PayloadMismatchError, PermanentError
 from consumer.retry import Backoff
@@ -99,7 +99,7 @@ class Dispatcher:
         self.metrics.formats.labels(incoming.format).inc()
         if incoming.skipped:
             self.metrics.skipped.labels(incoming.skipped).inc()
-            log.info("message %s is %s: acknowledged", message.message_id, incoming.skipped)
+            log.info("%s is %s: acknowledged", named(message), incoming.skipped)
             return Done(message)
         outcome: Outcome = Done(message)
         for envelope in incoming.envelopes:
@@ -144,15 +144,17 @@ class Dispatcher:
             return self._retry(handler, message, f"idempotency store unavailable: {exc}")
         if claim is Claim.COMPLETED:
             self.metrics.duplicates.inc()
-            log.info("message %s already handled by %s; acknowledging", envelope.id, handler.name)
+            log.info(
+                "%s already handled by %s; acknowledging", named(message, envelope), handler.name
+            )
             return Done(message, duplicate=True)
         if claim is Claim.IN_PROGRESS:
             # Come back once that claim can have lapsed, so waiting burns few receives.
             backoff = self._retry(handler, message, "being handled by another consumer")
             retry = Retry(message, max(backoff.delay, math.ceil(hold)), backoff.error)
             log.info(
-                "message %s is being handled elsewhere; trying again in %ds",
-                envelope.id,
+                "%s is being handled elsewhere; trying again in %ds",
+                named(message, envelope),
                 retry.delay,
             )
             return retry
@@ -164,7 +166,7 @@ class Dispatcher:
                 try:
                     self.store.extend(key, hold)
                 except AwsError as exc:
-                    log.warning("claim on %s not renewed: %s", envelope.id, exc)
+                    log.warning("claim on %s not renewed: %s", named(message, envelope), exc)
 
         outcome = self._run(handler, payload, envelope, message, renew)
         try:
@@ -173,7 +175,7 @@ class Dispatcher:
             elif not isinstance(outcome, Abandoned):  # an abandoned run may still finish
                 self.store.release(key)
         except AwsError as exc:
-            log.warning("idempotency record for %s not updated: %s", envelope.id, exc)
+            log.warning("idempotency record for %s not updated: %s", named(message, envelope), exc)
         return outcome
 
     def _run(
@@ -201,16 +203,16 @@ class Dispatcher:
         self.metrics.handler_seconds.labels(handler.name).observe(time.monotonic() - started)
         if not finished:
             self.metrics.abandoned.inc()
-            log.error("handler %s overran on message %s; abandoned", handler.name, envelope.id)
+            log.error("handler %s overran on %s; abandoned", handler.name, named(message, envelope))
             return Abandoned(message)
         if run.error is None:
             self.metrics.processed.labels(handler.name).inc()
             return Done(message)
         self.metrics.failed.labels("handler_error").inc()
         log.error(
-            "handler %s failed on message %s (receive %d)",
+            "handler %s failed on %s, receive %d",
             handler.name,
-            envelope.id,
+            named(message, envelope),
             message.receive_count,
             exc_info=run.error,
         )
@@ -255,6 +257,6 @@ class Dispatcher:
         if count:
             self.metrics.failed.labels(reason.value).inc()
         log.error(
-            "message %s goes to the dead-letter queue: %s: %s", message.message_id, reason, error
+            "%s goes to the dead-letter queue: %s: %s", named(message, envelope), reason, error
         )
         return Dead(message, reason, error, envelope)

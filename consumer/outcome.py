@@ -9,6 +9,15 @@ from shared.messages.dead_letter import Reason
 from shared.messages.envelope import Envelope
 
 
+def named(message: ReceivedMessage, envelope: Envelope | None = None) -> str:
+    """How a log line names a message: by the envelope id, which the producer's answer, the
+    status API, the dashboard and `sqs-admin dlq peek` show too, with SQS's id beside it;
+    by SQS's id alone, named as such, when the body could not be read."""
+    if envelope is None:
+        return f"SQS message {message.message_id}"
+    return f"message {envelope.id} (SQS {message.message_id})"
+
+
 @dataclass(frozen=True)
 class Done:
     """Handled (or already handled, for an idempotent handler): delete it."""

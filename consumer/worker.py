@@ -21,7 +21,7 @@ from consumer.dispatch import Dispatcher
 from consumer.heartbeat import Heartbeat
 from consumer.idempotency import IdempotencyStore, MemoryStore
 from consumer.metrics import Metrics
-from consumer.outcome import Abandoned, Outcome, Released, Retry
+from consumer.outcome import Abandoned, Outcome, Released, Retry, named
 from consumer.queue import Queue
 from consumer.queue_config import QueueConfig
 from consumer.registry import HandlerRegistry
@@ -230,7 +230,7 @@ class Worker:
             )
             self.acknowledger.add(outcome)
         except Exception:  # a bug here must not leak the slot or kill the pool thread
-            log.exception("handling message %s failed", message.message_id)
+            log.exception("handling %s failed", named(message))
             self._settled([message])
             return None
         finally:

@@ -165,10 +165,13 @@ def describe_redrive(result: RedriveResult, dlq_name: str, source_name: str) -> 
 
 
 def render_table(letters: Sequence[DeadLetter]) -> str:
-    """A plain-text table: fixed columns, the error cut to fit a terminal line."""
-    headers = ("MESSAGE ID", "TYPE", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR")
+    """A plain-text table: fixed columns, the error cut to fit a terminal line. It leads
+    with the envelope id, the one the logs, the status API and the dashboard show; the dead
+    letter's own SQS id (not the original's: the copy got a new one) stands beside it."""
+    headers = ("ID", "SQS MESSAGE ID", "TYPE", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR")
     rows = [
         (
+            letter.envelope_id or "-",
             letter.message_id,
             letter.type or "-",
             str(letter.reason),

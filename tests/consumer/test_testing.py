@@ -243,3 +243,27 @@ def test_a_fifo_queues_dead_letters_keep_their_group_in_a_fifo_dead_letter_queue
     consumer.drain()
     (dead,) = consumer.dlq.received()
     assert dead.group_id == "account-7"
+
+
+def test_every_log_line_about_a_failed_message_leads_with_its_envelope_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = HandlerRegistry(default=None)
+
+    @registry.handler("order.created")
+    def fails(order: Order) -> None:
+        raise RuntimeError("card declined")
+
+    consumer = TestConsumer(registry, settings=make_settings(max_receive_count=2))
+    sent = consumer.send("order.created", {"order_id": "A-1", "amount": 1})
+    with caplog.at_level("INFO"):
+        [dead] = consumer.drain().dead
+    about = [
+        r.getMessage()
+        for r in caplog.records
+        if "failed on" in r.getMessage() or "dead-letter queue" in r.getMessage()
+    ]
+    assert len(about) == 3  # two failures, then the dead letter
+    for line in about:
+        assert f"message {sent.id} (SQS " in line, line
+    assert dead.reason == "retries_exhausted"

@@ -45,8 +45,9 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, queues: QueuePair) -> QueuePair:
 
 @pytest.fixture
 def dead_letters(settings: Settings, cli_env: QueuePair) -> DeadLetters:
-    """Two dead letters: one the consumer recorded, one SQS moved."""
-    dead_letter(cli_env, envelope(1), Reason.INVALID_PAYLOAD, "amount: Field required")
+    """Two dead letters: one the consumer recorded (envelope id `recorded-1`), one SQS moved."""
+    recorded = envelope(1).model_copy(update={"id": "recorded-1"})
+    dead_letter(cli_env, recorded, Reason.INVALID_PAYLOAD, "amount: Field required")
     moved_by_sqs(cli_env)
     return DeadLetters.from_settings(settings)
 
@@ -73,10 +74,14 @@ def test_peek_shows_a_table_with_reasons_and_errors(dead_letters: DeadLetters) -
 
     assert result.exit_code == 0, result.output
     header, *rows = (cells(line) for line in result.stdout.strip().splitlines())
-    assert header == ["MESSAGE ID", "TYPE", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR"]
-    table = {row[2]: dict(zip(header, row, strict=True)) for row in rows}
+    assert header == [
+        "ID", "SQS MESSAGE ID", "TYPE", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR"
+    ]  # fmt: skip
+    table = {row[3]: dict(zip(header, row, strict=True)) for row in rows}
     assert set(table) == {"invalid_payload", "moved_by_sqs"}
     recorded = table["invalid_payload"]
+    assert recorded["ID"] == "recorded-1"  # the id the logs and the status API show
+    assert re.fullmatch(r"[0-9a-f-]{36}", recorded["SQS MESSAGE ID"])
     assert (recorded["TYPE"], recorded["RECEIVES"]) == ("order.created", "3")
     assert recorded["ERROR"] == "amount: Field required"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", recorded["FAILED"])
