@@ -103,7 +103,13 @@ def main() -> int:
     publisher = events_publisher(settings, metrics)
     workers = build_workers(settings, metrics, publisher)
 
+    stopping = threading.Event()
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        """Ctrl-C under `uv run` reaches us twice (the terminal's and uv's): one stop."""
+        if stopping.is_set():
+            return
+        stopping.set()
         log.info("%s received: finishing in-flight work", signal.Signals(signum).name)
         for worker in workers:
             worker.stop()

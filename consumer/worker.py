@@ -20,6 +20,7 @@ from consumer.acknowledger import Acknowledger
 from consumer.dispatch import Dispatcher
 from consumer.heartbeat import Heartbeat
 from consumer.idempotency import IdempotencyStore, MemoryStore
+from consumer.long_poll import LongPoll
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Outcome, Released, Retry, named
 from consumer.queue import Queue
@@ -162,14 +163,13 @@ class Worker:
             sqs.batch_size,
             self.settings.consumer.concurrency,
         )
+        poll = LongPoll(self.queue, self.shutdown, f"receive-{threading.current_thread().name}")
         while not self.stopping and (max_batches is None or batches < max_batches):
             free = self.slots.wait_for_free(timeout=0.5)
             if free == 0 or self.stopping:
                 continue
             try:
-                messages = self.queue.receive(
-                    max_messages=min(sqs.batch_size, free), wait_time_seconds=sqs.wait_time_seconds
-                )
+                messages = poll.receive(min(sqs.batch_size, free), sqs.wait_time_seconds)
             except AwsError as exc:
                 failures += 1
                 self.metrics.receive_errors.inc()
@@ -177,6 +177,8 @@ class Worker:
                 log.warning("receive failed (%s); retrying in %.1fs", exc, delay)
                 self.shutdown.wait(delay)
                 continue
+            if messages is None:
+                break  # stopped during the poll: it is left to finish without us
             failures = 0
             batches += 1
             self._mark_receive()

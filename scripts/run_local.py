@@ -54,7 +54,7 @@ QUIET_MOTO = (
 """moto's server without a log line per request; warnings and errors still show."""
 
 STOP_GRACE_SECONDS = 25.0
-"""The consumer may be in a 20-second long poll when asked to stop."""
+"""Running handlers get CONSUMER_SHUTDOWN_TIMEOUT_SECONDS (20 s by default) to finish."""
 
 
 def stop(child: Child, grace: float) -> int | None:
@@ -88,7 +88,7 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
             "CONSUMER_HOST": args.host,
             "CONSUMER_PORT": str(args.consumer_port),
             "CONSUMER_HANDLERS": env.get("CONSUMER_HANDLERS", "consumer.examples"),
-            # Short polls locally, so Ctrl-C never waits long for one to return.
+            # Short polls locally: the producer's events reader waits one out when stopping.
             "SQS_WAIT_TIME_SECONDS": env.get("SQS_WAIT_TIME_SECONDS", "5"),
             # Producer and consumer share it for this run only: status events are signed
             # locally as they should be anywhere, and no secret is written down.

@@ -52,6 +52,19 @@ export function setupRedrive() {
     result.replaceChildren(Object.assign(document.createElement("span"), { className: ok ? "ok" : "bad", textContent: text }));
   }
 
+  // Ask before asking for a token: without PRODUCER_ADMIN_TOKEN the admin endpoints are
+  // off (403), and no token typed here could work.
+  fetch(apiUrl("admin/dlq"), { method: "GET" })
+    .then((response) => {
+      if (response.status !== 403) return;
+      form.dataset.admin = "off";
+      token.disabled = true;
+      button.disabled = true;
+      byId("token-hint").textContent =
+        "Redrive is off on this producer: start it with PRODUCER_ADMIN_TOKEN set (make run sets one and prints it).";
+    })
+    .catch(() => {});
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!token.value.trim()) {

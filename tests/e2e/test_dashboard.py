@@ -78,6 +78,10 @@ def test_a_message_sent_from_the_dashboard_is_followed_to_done(start_stack: Stac
             expect(page.locator("#target-field")).to_be_hidden()  # no topics on this producer
             expect(page.locator("#key-panel")).to_be_hidden()  # an open producer asks no key
             expect(page.locator("#forget-key")).to_be_hidden()
+            # No PRODUCER_ADMIN_TOKEN: the panel says how to turn redrive on, asks no token.
+            expect(page.locator("#redrive-form")).to_have_attribute("data-admin", "off")
+            expect(page.locator("#token")).to_be_disabled()
+            expect(page.locator("#token-hint")).to_contain_text("PRODUCER_ADMIN_TOKEN set")
 
             message_id = send_from_the_form(page)
             row = page.locator(f'#feed-list button.row[data-id="{message_id}"]')
@@ -108,6 +112,31 @@ def test_a_message_sent_from_the_dashboard_is_followed_to_done(start_stack: Stac
             browser.close()
     assert errors == []
     assert [text for text in console if CSP in text] == []
+
+
+def test_with_an_admin_token_the_dashboard_redrives(start_stack: StackFactory) -> None:
+    binary = browser_binary()
+    admin_token = secrets.token_urlsafe(16)
+    stack = start_stack(PRODUCER_ADMIN_TOKEN=admin_token)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{stack.producer_url}/", timeout=UI_TIMEOUT_MS)
+            expect(page.locator("#connection")).to_have_attribute(
+                "data-state", "live", timeout=UI_TIMEOUT_MS
+            )
+            expect(page.locator("#token")).to_be_enabled()
+            assert page.locator("#redrive-form").get_attribute("data-admin") is None
+            page.fill("#token", "wrong")
+            page.click("#redrive-button")
+            result = page.locator("#redrive-result")
+            expect(result).to_contain_text("not accepted", timeout=UI_TIMEOUT_MS)
+            page.fill("#token", admin_token)
+            page.click("#redrive-button")
+            expect(result).to_contain_text("Moved 0 messages", timeout=UI_TIMEOUT_MS)
+        finally:
+            browser.close()
 
 
 def send_with_key(producer_url: str, key: str, label: str) -> str:

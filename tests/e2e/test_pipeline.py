@@ -170,3 +170,22 @@ def test_consumer_stops_on_sigterm_and_sigint_with_exit_0(start_stack: StackFact
     assert time.monotonic() - started < 10  # one long poll (1 s here) plus shutdown
     assert "stopped polling" in stack.consumer.output
     assert stack.producer.stop(signal.SIGTERM, timeout=15) == 0
+
+
+def test_ctrl_c_stops_a_consumer_in_a_long_poll_at_once_and_says_so_once(
+    start_stack: StackFactory,
+) -> None:
+    stack = start_stack(SQS_WAIT_TIME_SECONDS="20")
+    wait_for(lambda: "polling messages" in stack.consumer.output, timeout=10, what="polling")
+    time.sleep(0.5)  # inside the 20-second receive now
+    started = time.monotonic()
+    stack.consumer.process.send_signal(signal.SIGINT)  # `uv run` forwards the terminal's
+    stack.consumer.process.send_signal(signal.SIGINT)  # Ctrl-C, and the terminal sends one
+    stack.consumer.process.wait(15)
+    assert time.monotonic() - started < 5  # not the 20 s the poll would take
+    assert stack.consumer.stop() == 0  # already stopped: its exit code, its log closed
+    assert stack.consumer.output.count("SIGINT received") == 1
+    sent = post_json(f"{stack.producer_url}/messages", {"type": "e2e.record", "payload": {}})
+    assert sent[0] == 202
+    stack.start_consumer()  # what the abandoned poll may have taken comes back; this arrives
+    wait_for(lambda: str(sent[1]["id"]) in stack.handled_ids(), timeout=20, what="handled")
