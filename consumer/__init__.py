@@ -15,12 +15,14 @@ from consumer.registry import HandlerRegistry, PermanentError, handler, registry
 from consumer.retry import Backoff
 from consumer.worker import Worker
 from shared.messages.envelope import Envelope
+from shared.messages.formats.s3_events import S3EventRecord
 
 __all__ = [
     "Backoff",
     "Envelope",
     "HandlerRegistry",
     "PermanentError",
+    "S3EventRecord",
     "Worker",
     "handler",
     "registry",

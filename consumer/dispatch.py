@@ -116,9 +116,9 @@ class Dispatcher:
             return self._dead(
                 message,
                 Reason.NO_HANDLER,
-                f"no handler for type {envelope.type!r}"
+                f"no handler for type {envelope.type!r} ({envelope.origin.format})"
                 if envelope.type
-                else "no type and no default handler",
+                else f"no type and no default handler ({envelope.origin.format})",
                 envelope=envelope,
             )
         try:

@@ -4,9 +4,10 @@ A receive can wait up to 20 seconds for messages and botocore cannot interrupt i
 worker that waited for it would take that long to stop on Ctrl-C or SIGTERM. Each poller's
 receives run on one daemon thread of its own; the poller waits for the answer or for a
 stop, whichever comes first. A poll abandoned at a stop is left to finish on that thread:
-what it brings back while the process lives is made visible again at once, and if the
-process has exited by then SQS makes it visible after the visibility timeout. Nothing is
-lost either way, and no handler starts after a stop.
+what it brings back goes to `on_late` (the worker releases it: visible again at once), and
+the worker gives it `ABANDONED_POLL_GRACE_SECONDS` to come back before the process exits;
+after that, SQS makes what it took visible after the visibility timeout. Nothing is lost
+either way, and no handler starts after a stop.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from consumer.queue import Queue
 from consumer.shutdown import Shutdown
-from shared.aws import AwsError, ReceivedMessage
+from shared.aws import ReceivedMessage
 
 log = logging.getLogger(__name__)
 
 STOP_CHECK_SECONDS = 0.2
 """How often a waiting poller looks for a stop: the most a stop waits for a long poll."""
+ABANDONED_POLL_GRACE_SECONDS = 1.0
+"""How long a stopping worker waits for an abandoned poll: one that found messages answers
+in milliseconds, so they go back at once; an empty one may wait its full 20 seconds."""
 
 _Answer = Sequence[ReceivedMessage] | Exception
 
@@ -31,10 +35,18 @@ _Answer = Sequence[ReceivedMessage] | Exception
 class LongPoll:
     """Receives from `queue` on a daemon thread; `receive` returns None once stopped."""
 
-    def __init__(self, queue_: Queue, shutdown: Shutdown, name: str) -> None:
+    def __init__(
+        self,
+        queue_: Queue,
+        shutdown: Shutdown,
+        name: str,
+        on_late: Callable[[Sequence[ReceivedMessage]], None],
+    ) -> None:
+        """`on_late` takes what a poll abandoned at a stop brought back."""
         self.queue = queue_
         self.shutdown = shutdown
         self.name = name
+        self.on_late = on_late
         self._requests: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         self._answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -85,13 +97,11 @@ class LongPoll:
                     self._answers.put(answer)
                     continue
             if not isinstance(answer, Exception) and answer:
-                self._release(answer)
+                self.on_late(answer)
             return
 
-    def _release(self, messages: Sequence[ReceivedMessage]) -> None:
-        try:
-            self.queue.change_visibility([(m.receipt_handle, 0) for m in messages])
-        except AwsError as exc:
-            log.info("%d messages received after the stop return later: %s", len(messages), exc)
-            return
-        log.info("%d messages received after the stop were made visible again", len(messages))
+    def finish(self, grace: float = ABANDONED_POLL_GRACE_SECONDS) -> None:
+        """Give an abandoned poll up to `grace` seconds to come back and hand over."""
+        thread = self._thread
+        if self._abandoned and thread is not None:
+            thread.join(grace)

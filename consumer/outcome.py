@@ -12,10 +12,13 @@ from shared.messages.envelope import Envelope
 def named(message: ReceivedMessage, envelope: Envelope | None = None) -> str:
     """How a log line names a message: by the envelope id, which the producer's answer, the
     status API, the dashboard and `sqs-admin dlq peek` show too, with SQS's id beside it;
-    by SQS's id alone, named as such, when the body could not be read."""
+    by SQS's id alone, named as such, when the body could not be read. A message in a
+    foreign format says which."""
     if envelope is None:
         return f"SQS message {message.message_id}"
-    return f"message {envelope.id} (SQS {message.message_id})"
+    written = envelope.origin.format
+    foreign = "" if written == "envelope" else f", {written}"
+    return f"message {envelope.id} (SQS {message.message_id}{foreign})"
 
 
 @dataclass(frozen=True)

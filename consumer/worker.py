@@ -69,6 +69,8 @@ class Worker:
         self.shutdown = Shutdown(consumer.shutdown_timeout_seconds)
         self._last_receive = time.monotonic()
         self._running = False
+        self._polls: list[LongPoll] = []
+        """This run's pollers' receives, so a stop can wait briefly for an abandoned one."""
         self.slots = Slots(consumer.concurrency + consumer.prefetch)
         status = StatusRecorder(events, self.config.name)
         self.bodies = StoredBodies(
@@ -128,6 +130,7 @@ class Worker:
         Every message received is settled before this returns.
         """
         self._running = True
+        self._polls = []
         self._last_receive = time.monotonic()
         self.heartbeat.start()
         self.acknowledger.start()
@@ -147,6 +150,8 @@ class Worker:
                 for poller in extra:
                     poller.join()
             pool.shutdown(wait=True)
+            for poll in self._polls:
+                poll.finish()
             self.acknowledger.close()
             self.heartbeat.stop()
             self._running = False
@@ -163,7 +168,13 @@ class Worker:
             sqs.batch_size,
             self.settings.consumer.concurrency,
         )
-        poll = LongPoll(self.queue, self.shutdown, f"receive-{threading.current_thread().name}")
+        poll = LongPoll(
+            self.queue,
+            self.shutdown,
+            f"receive-{threading.current_thread().name}",
+            on_late=self._release_late,
+        )
+        self._polls.append(poll)
         while not self.stopping and (max_batches is None or batches < max_batches):
             free = self.slots.wait_for_free(timeout=0.5)
             if free == 0 or self.stopping:
@@ -203,6 +214,12 @@ class Worker:
             return
         for message in messages:
             pool.submit(self._handle, message)
+
+    def _release_late(self, messages: Sequence[ReceivedMessage]) -> None:
+        """What a poll abandoned at the stop brought back: straight back to the queue."""
+        self.metrics.received.inc(len(messages))
+        for message in messages:
+            self.acknowledger.add(Released(message))
 
     def _handle_group(self, messages: Sequence[ReceivedMessage]) -> None:
         """One group's messages in order; after a failure the rest go back unprocessed.

@@ -168,12 +168,15 @@ def render_table(letters: Sequence[DeadLetter]) -> str:
     """A plain-text table: fixed columns, the error cut to fit a terminal line. It leads
     with the envelope id, the one the logs, the status API and the dashboard show; the dead
     letter's own SQS id (not the original's: the copy got a new one) stands beside it."""
-    headers = ("ID", "SQS MESSAGE ID", "TYPE", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR")
+    headers = (
+        "ID", "SQS MESSAGE ID", "TYPE", "FORMAT", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR"
+    )  # fmt: skip
     rows = [
         (
             letter.envelope_id or "-",
             letter.message_id,
             letter.type or "-",
+            letter.format or "-",
             str(letter.reason),
             str(letter.receive_count) if letter.receive_count is not None else "-",
             _time(letter.sent_at),

@@ -216,6 +216,8 @@ class DeadLetter(BaseModel):
     message_id: str
     envelope_id: str | None
     type: str | None
+    format: str | None
+    """How the body is written (`envelope`, `sns`, `json`, `text`, ...); None if unreadable."""
     correlation_id: str | None
     reason: Reason | str
     """A `Reason`, or the raw value when a newer consumer wrote one this code does not know."""
@@ -240,6 +242,7 @@ class DeadLetter(BaseModel):
             message_id=message.message_id,
             envelope_id=envelope.id if envelope and own else None,
             type=(envelope.type or None) if envelope else message.text_attribute("type"),
+            format=envelope.origin.format if envelope else None,
             correlation_id=envelope.correlation_id if envelope and own else None,
             reason=_reason(record.reason if record else None),
             error=record.error if record else None,

@@ -89,6 +89,10 @@ def test_an_sns_notification_keeps_the_topic_and_its_inner_envelope_id() -> None
     [envelope] = seen
     assert envelope.origin.sns is not None
     assert envelope.origin.sns.topic_arn == TOPIC_ARN
+    assert envelope.origin.format == "envelope"  # what the notification carried
+    read = consumer.metrics.registry.get_sample_value
+    assert read("sqs_messages_read_total", {"format": "sns"}) == 1
+    assert read("sqs_messages_read_total", {"format": "envelope"}) is None
 
 
 def test_an_id_less_envelope_keeps_one_id_across_retries() -> None:

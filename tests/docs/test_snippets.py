@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.aws import ReceivedMessage
 from shared.messages.envelope import Envelope
+from shared.messages.formats import read_message
 from shared.topology.topics_file import load_topics_file
 from tests.docs.snippets import ROOT, Block, blocks, python_project
 
@@ -79,11 +81,26 @@ def test_the_docs_tests_fail_when_the_handler_is_not_registered(tmp_path: Path) 
     assert "failed" in ran.stdout
 
 
+FORMAT_EXAMPLES = {
+    '"Type": "Notification"': "sns",
+    '"eventSource": "aws:s3"': "s3",
+    '"detail-type"': "eventbridge",
+}
+
+
 @pytest.mark.parametrize("block", blocks("json"), ids=lambda b: b.where)
-def test_a_json_block_is_json_and_an_envelope_is_a_valid_one(block: Block) -> None:
+def test_a_json_block_is_json_and_a_body_the_consumer_reads(block: Block) -> None:
+    """An envelope example is a valid envelope; a foreign format's example is read as that
+    format (an SNS notification, as what it carries); none is refused."""
     data = json.loads(block.text)
     if isinstance(data, dict) and {"type", "payload"} <= data.keys():
         Envelope.model_validate(data)
+    message = ReceivedMessage("sqs-id", "receipt", block.text, 1, {})
+    incoming = read_message(message)  # raises NotReadableError for a body it refuses
+    for marker, written in FORMAT_EXAMPLES.items():
+        if marker in block.text:
+            envelope = incoming.envelopes[0]
+            assert written in (incoming.format, "sns" if envelope.origin.sns else None)
 
 
 @pytest.mark.parametrize("block", blocks("toml"), ids=lambda b: b.where)

@@ -75,12 +75,13 @@ def test_peek_shows_a_table_with_reasons_and_errors(dead_letters: DeadLetters) -
     assert result.exit_code == 0, result.output
     header, *rows = (cells(line) for line in result.stdout.strip().splitlines())
     assert header == [
-        "ID", "SQS MESSAGE ID", "TYPE", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR"
+        "ID", "SQS MESSAGE ID", "TYPE", "FORMAT", "REASON", "RECEIVES", "SENT", "FAILED", "ERROR"
     ]  # fmt: skip
-    table = {row[3]: dict(zip(header, row, strict=True)) for row in rows}
+    table = {row[4]: dict(zip(header, row, strict=True)) for row in rows}
     assert set(table) == {"invalid_payload", "moved_by_sqs"}
     recorded = table["invalid_payload"]
     assert recorded["ID"] == "recorded-1"  # the id the logs and the status API show
+    assert recorded["FORMAT"] == "envelope"
     assert re.fullmatch(r"[0-9a-f-]{36}", recorded["SQS MESSAGE ID"])
     assert (recorded["TYPE"], recorded["RECEIVES"]) == ("order.created", "3")
     assert recorded["ERROR"] == "amount: Field required"

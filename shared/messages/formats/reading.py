@@ -8,7 +8,7 @@ is never read as a later format because an earlier one did not fit it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic_core import from_json
@@ -57,8 +57,8 @@ def read(received: Received, *, unwrap_sns: bool) -> Incoming:
     if envelope is not None:
         return Incoming((envelope,), "envelope")
     inner = sns.unwrap(data, received) if unwrap_sns else None
-    if inner is not None:
-        return read(inner, unwrap_sns=False)
+    if inner is not None:  # counted as `sns`; each envelope's origin says what it carried
+        return replace(read(inner, unwrap_sns=False), format="sns")
     if s3_events.is_test_event(data):
         return Incoming((), "s3", skipped=s3_events.TEST_EVENT)
     records = s3_events.read(data, received)
