@@ -123,6 +123,7 @@ def write_env_file(path: Path, env: dict[str, str]) -> None:
     """The settings a second consumer (or `sqs-admin`) needs to join this run, as shell
     assignments, with a status port of its own."""
     lines = [f"{name}={shlex.quote(env[name])}" for name in JOINING_SETTINGS if name in env]
+    lines.append(f"AWS_DEFAULT_REGION={shlex.quote(env['AWS_REGION'])}")  # the AWS CLI's name
     lines.append(f"CONSUMER_PORT={free_port()}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

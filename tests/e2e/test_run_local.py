@@ -59,6 +59,25 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def send_with_the_aws_cli(env_file: Path) -> None:
+    """Raw JSON routed by a `type` attribute, sent as a script beside `make run` would."""
+    aws = shlex.quote(str(Path(sys.executable).parent / "aws"))
+    script = (
+        f"set -a; . {shlex.quote(str(env_file))}; set +a; "
+        f"url=$({aws} --endpoint-url $SQS_ENDPOINT_URL sqs get-queue-url --queue-name messages"
+        " --query QueueUrl --output text); "
+        f"{aws} --endpoint-url $SQS_ENDPOINT_URL sqs send-message --queue-url $url"
+        """ --message-body '{"order_id": "CLI-1", "amount": 3}'"""
+        """ --message-attributes '{"type": {"DataType": "String","""
+        """ "StringValue": "order.created"}}'"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "AWS_"))}
+    sent = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert sent.returncode == 0, sent.stderr
+
+
 def join_with_the_docs_handlers(env_file: Path, producer: str, tmp_path: Path) -> list[str]:
     """Start a consumer as the handler guide says, with the settings the run wrote and the
     docs' `myapp.handlers`; send orders until it has handled some; stop it. Returns the ids
@@ -156,6 +175,12 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
             )
             spawned = children_of(runner.pid)
             assert len(spawned) >= 3  # endpoint, producer, consumer
+            send_with_the_aws_cli(env_file)  # a foreign sender, with only the run's settings
+            wait_for(
+                lambda: "order CLI-1: 3.00 EUR" in log_path.read_text(),
+                timeout=20,
+                what="the AWS CLI's raw JSON handled by its type attribute",
+            )
             joined_ids = join_with_the_docs_handlers(env_file, producer, tmp_path)
             assert joined_ids
             wait_for(  # the joined consumer's status events reached the producer, believed
