@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from consumer import Envelope, handler, registry
+from consumer import Envelope, S3EventRecord, handler, registry
 
 
 def _record(kind: str, payload: Any, envelope: Envelope) -> None:
@@ -46,3 +46,26 @@ def on_anything(payload: Any, envelope: Envelope) -> None:
 
 
 registry.set_default(on_anything)
+
+
+@handler("aws.s3:ObjectCreated:*")
+def on_upload(record: S3EventRecord, envelope: Envelope) -> None:
+    _record(
+        "s3", {"bucket": record.bucket, "key": record.key, "size": record.s3.object.size}, envelope
+    )
+
+
+@handler("com.example.billing:PaymentSettled")
+def on_payment(detail: dict[str, Any], envelope: Envelope) -> None:
+    event = envelope.origin.event
+    assert event is not None
+    _record(
+        "eventbridge",
+        {
+            "detail": detail,
+            "source": event.source,
+            "detail_type": event.detail_type,
+            "id": event.id,
+        },
+        envelope,
+    )
