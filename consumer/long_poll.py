@@ -47,7 +47,7 @@ class LongPoll:
         self.shutdown = shutdown
         self.name = name
         self.on_late = on_late
-        self._requests: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
         self._answers: queue.SimpleQueue[_Answer] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._abandoned = False
@@ -84,7 +84,10 @@ class LongPoll:
 
     def _serve(self) -> None:
         while True:
-            max_messages, wait_time_seconds = self._requests.get()
+            request = self._requests.get()
+            if request is None:
+                return
+            max_messages, wait_time_seconds = request
             answer: _Answer
             try:
                 answer = self.queue.receive(
@@ -101,7 +104,12 @@ class LongPoll:
             return
 
     def finish(self, grace: float = ABANDONED_POLL_GRACE_SECONDS) -> None:
-        """Give an abandoned poll up to `grace` seconds to come back and hand over."""
-        thread = self._thread
-        if self._abandoned and thread is not None:
+        """End the receiving thread: an idle one at once; an abandoned poll gets up to
+        `grace` seconds to come back and hand over what it took."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if self._abandoned:
             thread.join(grace)
+        else:
+            self._requests.put(None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from consumer.queue import Queue
 from shared.aws import AwsError
 from shared.aws.limits import is_fifo
+from shared.messages.dead_letter import dead_letter_queue_of
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,12 @@ class QueueConfig:
 
     @classmethod
     def from_settings(cls, name: str, settings: Settings) -> QueueConfig:
+        """What bootstrap made: the settings' timings, and the DLQ by the one naming rule
+        (the main queue's `SQS_DLQ_NAME`, `<name>-dlq` or `<name>-dlq.fifo` for the rest)."""
         sqs = settings.sqs
-        return cls(name, sqs.visibility_timeout, sqs.max_receive_count, sqs.dlq_name)
+        return cls(
+            name, sqs.visibility_timeout, sqs.max_receive_count, dead_letter_queue_of(name, sqs)
+        )
 
     @classmethod
     def read(cls, queue: Queue, settings: Settings) -> QueueConfig:

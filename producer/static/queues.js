@@ -33,7 +33,11 @@ function outcome(result) {
     return "SQS started moving the dead letters back to the queue; they return over the next moments.";
   }
   const failed = result.failed ? `, ${count(result.failed)} could not be sent and stay` : "";
-  const stopped = result.stopped === "empty" ? "The dead-letter queue is empty." : `Stopped: ${result.stopped}.`;
+  const endings = {
+    empty: "The dead-letter queue is empty.",
+    "all-moved": "Every dead letter there at the start was handled.",
+  };
+  const stopped = endings[result.stopped] || `Stopped: ${result.stopped}.`;
   return `Moved ${count(result.moved)} messages back to the queue${failed}. ${stopped}`;
 }
 

@@ -4,10 +4,17 @@ Redrive prefers SQS's own StartMessageMoveTask. Endpoints without it (moto, olde
 localstack) get a move loop that is safe by construction: a message is deleted from the
 dead-letter queue only after SQS confirmed its copy in the source queue, so a crash or a
 failed send can duplicate a message but never lose one.
+
+Like the move task, the loop moves what the dead-letter queue held when it started, once:
+at most its depth at the start, and never a body it already moved in this run. A message
+that fails again while the redrive runs (its handler still broken) comes back to the
+dead-letter queue as a new copy; the loop leaves that copy there rather than send it round
+again, so a redrive always ends.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -54,7 +61,8 @@ _UNSUPPORTED_CODES = frozenset(
 )
 
 Method = Literal["native", "move-loop"]
-Stop = Literal["native-task", "empty", "max-messages", "time-limit", "batch-limit"]
+Stop = Literal["native-task", "empty", "all-moved", "max-messages", "time-limit", "batch-limit"]
+"""Why a move loop ended; `all-moved`: every dead letter there at the start was handled."""
 
 
 class RedriveResult(BaseModel):
@@ -79,6 +87,10 @@ class _Tally:
     moved: int = 0
     failed: set[str] = field(default_factory=set)
     duplicates: int = 0
+    bodies: set[bytes] = field(default_factory=set)
+    """Digests of the bodies moved in this run: a copy that comes back is not moved again."""
+    returned: list[ReceivedMessage] = field(default_factory=list)
+    """Copies of messages moved in this run that died again: left in the DLQ."""
 
     @property
     def handled(self) -> int:
@@ -116,7 +128,7 @@ class Redrive:
             if handle is not None:
                 return RedriveResult(method="native", stopped="native-task", task_handle=handle)
         if fallback:
-            log.warning("redrive of %s by move loop: %s", self.dlq.name, fallback)
+            log.info("redrive of %s by move loop: %s", self.dlq.name, fallback)
         return self._move_loop(max_messages, time_limit, fallback)
 
     def _start_move_task(self) -> tuple[str | None, str | None]:
@@ -142,6 +154,12 @@ class Redrive:
     def _move_loop(
         self, limit: int | None, time_limit: float, fallback: str | None
     ) -> RedriveResult:
+        held = self._depth_at_start()
+        bounded_by_depth = held is not None and (limit is None or held <= limit)
+        if held is not None:
+            limit = held if limit is None else min(limit, held)
+        if limit == 0:
+            return RedriveResult(method="move-loop", stopped="empty", fallback_reason=fallback)
         deadline = time.monotonic() + time_limit
         max_batches = MAX_BATCHES if limit is None else math.ceil(limit / MAX_BATCH_ENTRIES) + 5
         tally = _Tally()
@@ -153,7 +171,7 @@ class Redrive:
                 else min(MAX_BATCH_ENTRIES, limit - tally.handled)
             )
             if wanted <= 0:
-                stopped = "max-messages"
+                stopped = "all-moved" if bounded_by_depth else "max-messages"
                 break
             if time.monotonic() >= deadline:
                 stopped = "time-limit"
@@ -166,10 +184,22 @@ class Redrive:
             if not batch:
                 stopped = "empty"
                 break
-            self._move_batch(batch, tally)
-            log.info(
+            fresh = self._first_seen(batch, tally)
+            if fresh:
+                self._move_batch(fresh, tally)
+            log.debug(
                 "redrive %s: %d moved, %d failed", self.dlq.name, tally.moved, len(tally.failed)
             )
+        self._leave(tally.returned)
+        log.info(
+            "redrive %s -> %s: %d moved, %d failed, %d came back and were left (%s)",
+            self.dlq.name,
+            self.source.name,
+            tally.moved,
+            len(tally.failed),
+            len(tally.returned),
+            stopped,
+        )
         return RedriveResult(
             moved=tally.moved,
             failed=len(tally.failed),
@@ -178,6 +208,35 @@ class Redrive:
             stopped=stopped,
             fallback_reason=fallback,
         )
+
+    def _depth_at_start(self) -> int | None:
+        """How many dead letters wait now; None when the queue cannot say."""
+        try:
+            return self.dlq.depth().visible
+        except AwsError as exc:
+            log.info("depth of %s unknown (%s): moving until it is empty", self.dlq.name, exc)
+            return None
+
+    def _first_seen(self, batch: Sequence[ReceivedMessage], tally: _Tally) -> list[ReceivedMessage]:
+        """The messages whose bodies this run has not moved yet; the rest are set aside."""
+        fresh = []
+        for message in batch:
+            digest = hashlib.sha256(message.body.encode()).digest()
+            if digest in tally.bodies:
+                tally.returned.append(message)
+            else:
+                tally.bodies.add(digest)
+                fresh.append(message)
+        return fresh
+
+    def _leave(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Make the copies set aside visible again in the dead-letter queue at once."""
+        failed = 0
+        for start in range(0, len(messages), MAX_BATCH_ENTRIES):
+            chunk = messages[start : start + MAX_BATCH_ENTRIES]
+            failed += len(self.dlq.change_visibility([(m.receipt_handle, 0) for m in chunk]))
+        if failed:
+            log.info("%d dead letters stay hidden until their hold ends", failed)
 
     def _move_batch(self, batch: Sequence[ReceivedMessage], tally: _Tally) -> None:
         """Send, then delete from the dead-letter queue only what the source confirmed."""

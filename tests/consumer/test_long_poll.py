@@ -74,3 +74,17 @@ def test_a_failed_receive_raises_on_the_poller() -> None:
     with pytest.raises(AwsRequestError) as raised:
         poll.receive(10, 0)
     assert raised.value is failure
+
+
+def test_a_finished_poll_leaves_no_thread_behind() -> None:
+    queue = slow_queue()
+    queue.released.set()
+    poll = LongPoll(queue, Shutdown(grace_seconds=5), "receive-leak-test", lambda got: None)
+    assert poll.receive(10, 0) == []
+    poll.finish()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        t.name == "receive-leak-test" for t in threading.enumerate()
+    ):
+        time.sleep(0.01)
+    assert not any(t.name == "receive-leak-test" for t in threading.enumerate())

@@ -16,6 +16,7 @@ from shared.aws import (
     BatchSendResult,
     EntryFailure,
     OutgoingMessage,
+    QueueDepth,
     ReceivedMessage,
     SqsQueue,
 )
@@ -191,7 +192,7 @@ def test_redrive_falls_back_on_moto_and_restores_the_original_messages(
     result = dead_letters.redrive()
 
     assert (result.moved, result.failed, result.method) == (4, 0, "move-loop")
-    assert result.stopped == "empty"
+    assert result.stopped == "all-moved"
     assert result.fallback_reason is not None
     assert "StartMessageMoveTask" in result.fallback_reason
     assert depth(dead_letters) == (0, 0)
@@ -302,7 +303,7 @@ def test_failed_sends_stay_in_the_dlq_and_nothing_is_deleted_before_it_is_sent(
 
     result = dead_letters.redrive(native=False)
 
-    assert (result.moved, result.failed, result.stopped) == (3, 2, "empty")
+    assert (result.moved, result.failed, result.stopped) == (3, 2, "all-moved")
     assert all(source.attempts[body] == attempts for body in doomed)
     deleted = [body for event, body in journal.events if event == "deleted"]
     assert set(deleted) == healthy
@@ -436,3 +437,48 @@ def test_dead_letters_serialise_to_json(dead_letters: DeadLetters, queues: Queue
     data = json.loads(letter.model_dump_json())
     assert data["reason"] == "permanent_error"
     assert data["failed_at"].startswith("20")
+
+
+class DiesAgain:
+    """The source queue's sends, with a consumer whose handler is still broken: each message
+    sent back is dead-lettered again at once, as a new copy in the dead-letter queue."""
+
+    def __init__(self, source: SqsQueue, queues: QueuePair) -> None:
+        self.send_batch = source.send_batch
+        self.queues = queues
+        self.sent = 0
+
+    def __call__(self, messages: Sequence[OutgoingMessage]) -> BatchSendResult:
+        result = self.send_batch(messages)
+        for message in messages:
+            self.sent += 1
+            dead_letter(self.queues, Envelope.from_body(message.body))
+        return result
+
+
+@pytest.mark.parametrize("depth_known", [True, False])
+def test_a_redrive_moves_each_dead_letter_once_while_its_handler_still_fails(
+    dead_letters: DeadLetters,
+    queues: QueuePair,
+    monkeypatch: pytest.MonkeyPatch,
+    depth_known: bool,
+) -> None:
+    for n in range(3):
+        dead_letter(queues, envelope(n))
+    redrive = dead_letters._redrive
+    dies_again = DiesAgain(redrive.source, queues)
+    monkeypatch.setattr(redrive.source, "send_batch", dies_again)
+    if not depth_known:  # then the bodies it moved are what stops it
+
+        def unknown() -> QueueDepth:
+            raise AwsRequestError("AccessDenied", "no GetQueueAttributes", "SQS")
+
+        monkeypatch.setattr(redrive.dlq, "depth", unknown)
+
+    result = dead_letters.redrive(native=False, time_limit=30)
+
+    assert (result.moved, result.failed) == (3, 0)
+    assert dies_again.sent == 3  # each went round once, not for the whole time limit
+    assert result.stopped == ("all-moved" if depth_known else "empty")
+    monkeypatch.undo()
+    assert depth(dead_letters) == (3, 0)  # the new copies wait, visible, for a fixed handler
