@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from consumer import Envelope, S3EventRecord, handler, registry
+from consumer import Envelope, PermanentError, S3EventRecord, handler, registry
 
 
 def _record(kind: str, payload: Any, envelope: Envelope) -> None:
@@ -69,3 +69,8 @@ def on_payment(detail: dict[str, Any], envelope: Envelope) -> None:
         },
         envelope,
     )
+
+
+@handler("foreign.refused")
+def on_refused(payload: dict[str, Any]) -> None:
+    raise PermanentError("refused for good")

@@ -482,3 +482,17 @@ def test_a_redrive_moves_each_dead_letter_once_while_its_handler_still_fails(
     assert result.stopped == ("all-moved" if depth_known else "empty")
     monkeypatch.undo()
     assert depth(dead_letters) == (3, 0)  # the new copies wait, visible, for a fixed handler
+
+
+def test_ten_dead_letters_of_250_kb_redrive_in_one_command(
+    dead_letters: DeadLetters, queues: QueuePair
+) -> None:
+    big = [envelope(n, blob="x" * 250_000) for n in range(10)]
+    for sent in big:
+        dead_letter(queues, sent)
+
+    result = dead_letters.redrive(native=False)
+
+    assert (result.moved, result.failed, result.stopped) == (10, 0, "all-moved")
+    assert depth(dead_letters) == (0, 0)
+    assert {m["Body"] for m in drain(queues.queue_url, 10)} == {e.to_body() for e in big}
