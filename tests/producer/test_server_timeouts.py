@@ -261,3 +261,32 @@ def test_healthz_answers_at_once_while_a_slow_body_is_sent(producer: int) -> Non
         poller.join(5)
     assert len(latencies) >= 5
     assert max(latencies) < 0.5, latencies
+
+
+SMUGGLED = (
+    b"POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"0\r\n\r\n"
+    b"GET /admin/dlq HTTP/1.1\r\nHost: x\r\n\r\n"
+)
+"""A proxy framing by Content-Length forwards one request; chunked framing finds two."""
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        SMUGGLED,
+        SMUGGLED.replace(b"Transfer-Encoding: chunked", b"Content-Length: 6"),
+        SMUGGLED.replace(b"Content-Length: 5\r\n", b"").replace(b": chunked", b": gzip, chunked"),
+    ],
+    ids=["length-and-chunked", "two-lengths", "not-only-chunked"],
+)
+def test_a_request_framed_two_ways_is_a_400_and_nothing_after_it_is_served(
+    producer: int, request_bytes: bytes
+) -> None:
+    sock, started = opened(producer)
+    with sock:
+        sock.sendall(request_bytes)
+        _, answer = held_for(sock, started, 5)  # the server closes after its one answer
+    assert status_of(answer) == 400  # by the parser (h11) or, if it lets it by, by the app
+    assert answer.count(b"HTTP/1.1 ") == 1, answer  # the hidden GET was never served
