@@ -45,6 +45,10 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         log_config=None,
         http=deadline_protocol(HEAD_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        # Forwarded headers only from the proxies named: uvicorn's default believes
+        # 127.0.0.1, and any value a client writes would be a new address to rate-limit.
+        proxy_headers=bool(settings.producer.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.producer.trusted_proxies) or "",
         timeout_graceful_shutdown=10,
     )
 

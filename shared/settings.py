@@ -146,6 +146,12 @@ class ProducerSettings(BaseModel):
         description="Browser origins allowed to use the API and the feed besides the "
         "producer's own (which is always allowed); `*` allows any.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode, CommaSeparated] = Field(
+        default_factory=list,
+        description="Addresses (or networks, `10.0.0.0/8`) of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none are, and the client "
+        "address is the connection's.",
+    )
     rate_limit: Annotated[str | None, BlankIsNone] = Field(
         default=None,
         description="Requests per key (or client address when open), e.g. `200/s` or "
