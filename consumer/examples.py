@@ -29,6 +29,6 @@ def on_order_created(order: OrderCreated, envelope: Envelope) -> None:
     once; a redelivered order is acknowledged without being processed twice."""
     if order.currency not in SUPPORTED_CURRENCIES:
         raise PermanentError(f"currency {order.currency!r} is not supported")
-    log.info(
-        "order %s: %.2f %s (message %s)", order.order_id, order.amount, order.currency, envelope.id
+    log.info(  # %r: an order id is the sender's text; a newline in it cannot forge a line
+        "order %r: %.2f %s (message %s)", order.order_id, order.amount, order.currency, envelope.id
     )

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from producer.deps import RateLimited, RequireApiKey
 from producer.errors import install_error_handlers
 from producer.framing import UnambiguousFraming
+from producer.head_requests import HeadAsGet
 from producer.limits import BodySizeLimit
 from producer.openapi import serve_exact_schema
 from producer.routes import admin, dashboard, feed, health, messages, status, topics
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
             expose_headers=["X-Correlation-ID", "Retry-After"],
         )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(UnambiguousFraming)  # outermost: refused before anything reads it
     guarded = _guard(access)
     for router in (messages.router, topics.router, status.router):

@@ -85,11 +85,16 @@ async def publish_message(
     )
 
 
+SHOWN_NAME_CHARS = 100
+"""An unknown topic's name is echoed this far: a 60,000-character name is no 60 KB answer."""
+
+
 def _declared(publishers: TopicPublishers, topic: str) -> Target:
     target = publishers.get(topic)
     if target is None:
         known = ", ".join(publishers.config.names) or "none (TOPICS_FILE declares no topics)"
+        shown = topic if len(topic) <= SHOWN_NAME_CHARS else topic[: SHOWN_NAME_CHARS - 1] + "…"
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"unknown topic {topic!r}; known topics: {known}"
+            status.HTTP_404_NOT_FOUND, f"unknown topic {shown!r}; known topics: {known}"
         )
     return target

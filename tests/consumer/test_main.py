@@ -19,3 +19,18 @@ def test_a_handler_module_that_does_not_import_stops_start_up(
     monkeypatch.setenv("CONSUMER_HANDLERS", "consumer.examples, no_such.module")
     with pytest.raises(SystemExit, match=re.escape("cannot import 'no_such.module'")):
         main()
+
+
+def test_the_example_handler_logs_an_order_id_with_a_newline_as_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from consumer.examples import OrderCreated, on_order_created
+    from shared.messages.envelope import Envelope
+
+    order = OrderCreated(order_id="A-1\nINFO forged line", amount=1)
+    envelope = Envelope(type="order.created", payload=order.model_dump())
+    with caplog.at_level("INFO", logger="consumer.examples"):
+        on_order_created(order, envelope)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "consumer.examples"]
+    assert "\n" not in line
+    assert "A-1\\nINFO forged line" in line

@@ -209,7 +209,7 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
             assert len(spawned) >= 3  # endpoint, producer, consumer
             send_with_the_aws_cli(env_file)  # a foreign sender, with only the run's settings
             wait_for(
-                lambda: "order CLI-1: 3.00 EUR" in log_path.read_text(),
+                lambda: "order 'CLI-1': 3.00 EUR" in log_path.read_text(),
                 timeout=20,
                 what="the AWS CLI's raw JSON handled by its type attribute",
             )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from producer.main import create_app
@@ -46,3 +47,17 @@ def test_metrics_count_the_sqs_requests_made(client: TestClient) -> None:
     for n in range(3):
         assert client.post("/messages", json={"type": "a", "payload": {"n": n}}).status_code == 202
     assert sends() == before + 3
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/", "/topics"])
+def test_head_answers_wherever_get_does_with_its_headers_and_no_body(
+    client: TestClient, path: str
+) -> None:
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_head_on_a_post_only_route_is_still_refused(client: TestClient) -> None:
+    assert client.head("/messages").status_code == 405

@@ -126,6 +126,13 @@ def test_an_unknown_topic_is_a_404_naming_the_known_ones(client: TestClient) -> 
     assert response.json()["detail"] == "unknown topic 'refunds'; known topics: orders, pay.fifo"
 
 
+def test_a_60000_character_topic_name_is_not_echoed_back_whole(client: TestClient) -> None:
+    response = client.post(f"/topics/{'t' * 60_000}/messages", json=ORDER)
+    assert response.status_code == 404
+    assert len(response.content) <= 4096  # refusals stay small
+    assert "known topics: orders, pay.fifo" in response.json()["detail"]
+
+
 def test_topics_are_listed_with_their_queues_and_filters(client: TestClient) -> None:
     listed = client.get("/topics").json()["topics"]
     assert [t["name"] for t in listed] == ["orders", "pay.fifo"]
