@@ -22,6 +22,10 @@ byte of its next request: longer and it is closed (a 408 if it had begun a reque
 BODY_TIMEOUT_SECONDS = 10.0
 """The whole body must arrive this long after its head; at `PRODUCER_MAX_BODY_BYTES`'s 2 MiB
 that is about 200 KiB/s."""
+FEED_MAX_CLIENT_MESSAGE_BYTES = 4096
+"""The live feed reads nothing a client sends: a larger frame closes the connection (1009)."""
+FEED_PING_SECONDS = 20.0
+"""The feed pings each client this often and drops one that does not answer within as long."""
 KEEP_ALIVE_SECONDS = 5
 """An idle connection is closed this long after its last response; behind a proxy or load
 balancer this should exceed the proxy's own idle timeout, so the proxy never reuses a
@@ -45,6 +49,12 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         log_config=None,
         http=deadline_protocol(HEAD_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        # The feed only sends: no compression (a client's deflate bomb cannot inflate in
+        # our memory) and a small limit on what a client may send.
+        ws_per_message_deflate=False,
+        ws_max_size=FEED_MAX_CLIENT_MESSAGE_BYTES,
+        ws_ping_interval=FEED_PING_SECONDS,
+        ws_ping_timeout=FEED_PING_SECONDS,
         # Forwarded headers only from the proxies named: uvicorn's default believes
         # 127.0.0.1, and any value a client writes would be a new address to rate-limit.
         proxy_headers=bool(settings.producer.trusted_proxies),

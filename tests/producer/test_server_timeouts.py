@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from websockets.sync.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 from scripts.processes import HOST, free_port
 from shared.settings import Settings
@@ -235,6 +236,27 @@ def test_a_websocket_outlives_every_deadline(producer: int) -> None:
     with connect(f"ws://{HOST}:{producer}/feed", open_timeout=5, close_timeout=2) as feed:
         time.sleep(HEAD_TIMEOUT + BODY_TIMEOUT + KEEP_ALIVE)
         assert feed.ping().wait(timeout=2)
+
+
+def read_until_closed(feed: ClientConnection) -> None:
+    """Read the frames the server sends (hello, stats) until it closes; bounded."""
+    for _ in range(100):
+        feed.recv(timeout=5)
+
+
+def test_the_feed_takes_no_compression_and_closes_on_a_large_client_message(
+    producer: int,
+) -> None:
+    with connect(
+        f"ws://{HOST}:{producer}/feed", open_timeout=5, close_timeout=2, compression="deflate"
+    ) as feed:
+        assert feed.response is not None
+        assert "Sec-WebSocket-Extensions" not in feed.response.headers  # deflate refused
+        feed.send("x" * 1_000_000)
+        with pytest.raises(ConnectionClosed) as closed:
+            read_until_closed(feed)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009  # message too big
 
 
 def test_healthz_answers_at_once_while_a_slow_body_is_sent(producer: int) -> None:
