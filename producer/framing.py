@@ -11,9 +11,9 @@ app rather than the HTTP parser, so it holds whichever server runs the app.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from producer.limits import refuse_and_close
 
 
 class UnambiguousFraming:
@@ -26,7 +26,7 @@ class UnambiguousFraming:
         if scope["type"] == "http":
             problem = ambiguity(scope["headers"])
             if problem is not None:
-                await _refuse(send, problem)
+                await refuse_and_close(send, 400, f"ambiguous request framing: {problem}")
                 return
         await self.app(scope, receive, send)
 
@@ -42,19 +42,3 @@ def ambiguity(headers: list[tuple[bytes, bytes]]) -> str | None:
     if codings and b",".join(codings).strip().lower() != b"chunked":
         return "Transfer-Encoding other than chunked"
     return None
-
-
-async def _refuse(send: Send, detail: str) -> None:
-    body = json.dumps({"detail": f"ambiguous request framing: {detail}"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 400,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
