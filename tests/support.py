@@ -92,6 +92,19 @@ def post_json(url: str, body: Any, timeout: float = 10.0) -> tuple[int, dict[str
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def shell_env(**overrides: str) -> dict[str, str]:
+    """This process's environment as a fresh shell beside the services has it: none of the
+    project's settings and no AWS credentials or endpoint, so a command reads only what it is
+    given (a sourced `.run/local.env`, say)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SQS_", "PRODUCER_", "CONSUMER_", "AWS_"))
+    }
+    env.update(overrides)
+    return env
+
+
 def service_env(endpoint: str, **overrides: str) -> dict[str, str]:
     """The environment a service process gets: the test endpoint, dummy credentials."""
     env = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ import boto3
 
 from tests.e2e.conftest import Stack, StackFactory, depth
 from tests.e2e.test_foreign_senders import aws_cli
-from tests.support import ROOT, post_json, wait_for
+from tests.support import ROOT, post_json, shell_env, wait_for
 
 BLOB = "\x00\x01 raw ✓ \x7f".encode()
 """The AWS CLI (v1) sends a Binary value's JSON text as its UTF-8 bytes: these bytes."""
@@ -50,10 +49,7 @@ def as_cli_json(attributes: dict[str, dict[str, Any]]) -> str:
 
 
 def admin(stack: Stack, *args: str) -> str:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "AWS_"))},
-        **{k: v for k, v in stack.env.items() if k.startswith(("SQS_", "AWS_"))},
-    }
+    env = shell_env(**{k: v for k, v in stack.env.items() if k.startswith(("SQS_", "AWS_"))})
     ran = subprocess.run(
         [str(Path(sys.executable).parent / "sqs-admin"), *args],
         env=env,

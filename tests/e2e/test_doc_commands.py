@@ -21,7 +21,7 @@ from tests.docs.snippets import (
     talks_to_the_local_run,
 )
 from tests.e2e.conftest import Stack, StackFactory
-from tests.support import wait_for
+from tests.support import shell_env, wait_for
 
 LOCAL_BLOCKS = [block for block in blocks("sh") if talks_to_the_local_run(block)]
 
@@ -49,7 +49,7 @@ def run_block(block: Block, stack: Stack, env_file: Path) -> str:
         .replace(".run/local.env", str(env_file))
         .replace("uv run ", "")
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "AWS_"))}
+    clean = shell_env()
     ran = subprocess.run(
         ["bash", "-eo", "pipefail", "-c", script],
         cwd=ROOT,

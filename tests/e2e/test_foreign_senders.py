@@ -6,7 +6,6 @@ is dead-lettered, and an id-less envelope keeps one id across a retry."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +14,20 @@ from typing import Any
 import boto3
 
 from tests.e2e.conftest import Stack, StackFactory, depth
-from tests.support import wait_for
+from tests.support import shell_env, wait_for
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 
 
 def aws_cli(stack: Stack, *args: str) -> None:
     """The AWS CLI, as another team's script would run it."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SQS_"))},
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = shell_env(
+        **{
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     ran = subprocess.run(
         [str(AWS_CLI), "--endpoint-url", stack.endpoint, *args],
         env=env,

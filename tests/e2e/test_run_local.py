@@ -11,6 +11,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 
 from scripts.processes import free_port
 from tests.docs.snippets import python_project
-from tests.support import ROOT, http_status, post_json, service_env, wait_for
+from tests.support import ROOT, http_status, post_json, service_env, shell_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +67,7 @@ def admin(env_file: Path, *args: str) -> str:
         shlex.quote(a) for a in [str(Path(sys.executable).parent / "sqs-admin"), *args]
     )
     script = f"set -a; . {shlex.quote(str(env_file))}; set +a; {command}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "AWS_"))}
+    env = shell_env()
     ran = subprocess.run(
         ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
     )
@@ -103,7 +105,7 @@ def send_with_the_aws_cli(env_file: Path) -> None:
         """ --message-attributes '{"type": {"DataType": "String","""
         """ "StringValue": "order.created"}}'"""
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "AWS_"))}
+    env = shell_env()
     sent = subprocess.run(
         ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
     )
@@ -123,7 +125,7 @@ def join_with_the_docs_handlers(env_file: Path, producer: str, tmp_path: Path) -
         f"CONSUMER_HANDLERS=myapp.handlers exec {shlex.quote(sys.executable)} -m consumer"
     )
     log_path = tmp_path / "joined.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQS_", "CONSUMER_", "AWS_"))}
+    env = shell_env()
     with log_path.open("w") as log:
         joined = subprocess.Popen(
             ["bash", "-c", script],
@@ -238,12 +240,17 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
     assert all(http_status(f"http://127.0.0.1:{port}/") is None for port in ports.values())
 
 
-def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
-
+@contextmanager
+def busy_port() -> Iterator[int]:
+    """A port something listens on for as long as the block runs."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        port = busy.getsockname()[1]
+        yield busy.getsockname()[1]
+
+
+def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
+    with busy_port() as port:
         result = subprocess.run(
             [sys.executable, "scripts/run_local.py", f"--producer-port={port}"],
             cwd=ROOT,
@@ -257,10 +264,7 @@ def test_run_local_refuses_a_busy_port(tmp_path: Path) -> None:
 
 
 def test_a_consumer_on_a_busy_status_port_says_so_in_one_line(moto_endpoint: str) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
+    with busy_port() as port:
         result = subprocess.run(
             [sys.executable, "-m", "consumer"],
             cwd=ROOT,
