@@ -61,7 +61,10 @@ export class Feed {
 
   add(event) {
     this.seen += 1;
-    this.latest = event;
+    // `accepted` comes from the producer, every later stage from a consumer: across the two
+    // processes it may arrive after the consumer's events, and must not undo them here.
+    const late = event.stage === "accepted" && this.latest && this.latest.id === event.id;
+    if (!late) this.latest = event;
     if (this.paused) {
       this.pending.push(event);
       if (this.pending.length > MAX_ROWS) this.pending.shift();
