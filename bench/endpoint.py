@@ -30,12 +30,6 @@ from shared.aws.clients import build_client
 from shared.settings import Settings
 from shared.topology.resources import ensure_queues
 
-QUIET_MOTO = (
-    "import logging, sys; from moto.server import main; "
-    "logging.getLogger('werkzeug').setLevel(logging.WARNING); main(sys.argv[1:])"
-)
-"""moto's server without a log line per request (as `make run` starts it)."""
-
 STARTUP_SECONDS = 60.0
 
 
@@ -57,7 +51,7 @@ class Endpoint:
 
 def start_moto(env: Mapping[str, str], log_dir: Path) -> Endpoint:
     port = free_port()
-    child = start("moto", ["-c", QUIET_MOTO, "-H", HOST, "-p", str(port)], env, log_dir)
+    child = start("moto", ["-m", "scripts.moto_server", "-H", HOST, "-p", str(port)], env, log_dir)
     url = f"http://{HOST}:{port}"
     with stopped_on_failure(child):
         wait_http_ok(f"{url}/moto-api/data.json", child, STARTUP_SECONDS)

@@ -47,16 +47,6 @@ JOINING_SETTINGS = (
     "CONSUMER_QUEUES",
 )
 """What a process started beside the run needs to reach the same queues and be believed."""
-QUIET_MOTO = (
-    "import logging, sys; from moto.server import main; "
-    "log = logging.getLogger('werkzeug'); log.setLevel(logging.WARNING); "
-    "log.addFilter(lambda record: 'NotImplementedError' not in record.getMessage()); "
-    "main(sys.argv[1:])"
-)
-"""moto's server without a log line per request; warnings and errors still show, but not
-the traceback it prints for a call it does not implement (StartMessageMoveTask, which a
-redrive tries first): the caller is told, and falls back."""
-
 STOP_GRACE_SECONDS = 25.0
 """Running handlers get CONSUMER_SHUTDOWN_TIMEOUT_SECONDS (20 s by default) to finish."""
 
@@ -188,7 +178,7 @@ def launch(args: argparse.Namespace, env: dict[str, str], children: list[Child])
     """Start the endpoint, create queues, start both services; raises if any step fails."""
     endpoint = env["SQS_ENDPOINT_URL"]
     children.append(
-        Child("sqs", ["-c", QUIET_MOTO, "-H", args.host, "-p", str(args.sqs_port)], env)
+        Child("sqs", ["-m", "scripts.moto_server", "-H", args.host, "-p", str(args.sqs_port)], env)
     )
     wait_http_ok(f"{endpoint}/moto-api/data.json", children, args.startup_timeout)
     bootstrap = subprocess.run(

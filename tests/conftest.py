@@ -10,9 +10,12 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from scripts.moto_server import serialize_sqs
 from shared.settings import Settings, get_settings
 from shared.topology.queues import QueuePair
 from shared.topology.resources import ensure_queues
+
+serialize_sqs()  # SQS calls atomic, as on SQS, in every test that uses moto
 
 
 @pytest.fixture(autouse=True)
