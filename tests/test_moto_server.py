@@ -19,7 +19,9 @@ MESSAGES = 300
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_concurrent_pollers_never_receive_one_message_twice(moto_endpoint: str, round_: int) -> None:
+def test_concurrent_pollers_never_receive_one_message_twice(
+    moto_endpoint: str, round_: int
+) -> None:
     # The server answers on threads of this process: switching threads often makes a race
     # between two requests likely rather than rare.
     previous = sys.getswitchinterval()
