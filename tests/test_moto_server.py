@@ -10,9 +10,16 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import (
+        DeleteMessageBatchRequestEntryTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 POLLERS = 8
 MESSAGES = 300
@@ -36,7 +43,9 @@ def run_pollers(moto_endpoint: str) -> None:
     sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
     url = sqs.create_queue(QueueName="race", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
     for start in range(0, MESSAGES, 10):
-        entries = [{"Id": str(n), "MessageBody": str(n)} for n in range(start, start + 10)]
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(n), "MessageBody": str(n)} for n in range(start, start + 10)
+        ]
         sqs.send_message_batch(QueueUrl=url, Entries=entries)
     received: list[str] = []
     failures: list[BaseException] = []
@@ -56,11 +65,11 @@ def run_pollers(moto_endpoint: str) -> None:
                     return
                 with lock:
                     received.extend(m["Body"] for m in messages)
-                entries = [
+                receipts: list[DeleteMessageBatchRequestEntryTypeDef] = [
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                     for i, m in enumerate(messages)
                 ]
-                client.delete_message_batch(QueueUrl=url, Entries=entries)
+                client.delete_message_batch(QueueUrl=url, Entries=receipts)
         except BaseException as exc:  # noqa: BLE001  # reported by the test thread
             failures.append(exc)
 
