@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from producer.main import create_app
 from producer.server_timeouts import deadline_protocol
+from producer.websocket_protocol import WebSocketProtocol
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 from shared.topology.topics import TopicsConfigError
@@ -51,6 +52,7 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # The feed only sends: no compression (a client's deflate bomb cannot inflate in
         # our memory) and a small limit on what a client may send.
+        ws=WebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=FEED_MAX_CLIENT_MESSAGE_BYTES,
         ws_ping_interval=FEED_PING_SECONDS,

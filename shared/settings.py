@@ -183,6 +183,20 @@ class ProducerSettings(BaseModel):
         le=100_000,
         description="Frames waiting for one WebSocket client before it is dropped as too slow.",
     )
+    feed_max_clients: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Live feed connections one producer process holds; beyond, a new one is "
+        "refused with 503.",
+    )
+    feed_max_clients_per_caller: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Live feed connections one API key (or client address when the API is "
+        "open) holds at once; beyond, a new one is refused with 429.",
+    )
 
     @field_validator("rate_limit")
     @classmethod

@@ -6,7 +6,8 @@ import { apiUrl } from "./format.js";
 
 const MAX_DELAY_MS = 10000;
 const CLOSE_REASONS = {
-  1001: "the producer is restarting",
+  1001: "the producer went away",
+  1012: "the producer is restarting",
   1013: "this page fell behind and was dropped",
 };
 

@@ -62,7 +62,12 @@ class Tracking:
     def start(cls, settings: Settings, queue: SqsQueue) -> Tracking:
         """Build everything and start the loops; must run inside the app's event loop."""
         producer = settings.producer
-        hub = FeedHub(recent=producer.feed_recent_events, client_buffer=producer.feed_client_buffer)
+        hub = FeedHub(
+            recent=producer.feed_recent_events,
+            client_buffer=producer.feed_client_buffer,
+            max_clients=producer.feed_max_clients,
+            max_clients_per_caller=producer.feed_max_clients_per_caller,
+        )
         tracking = cls(Tracker(StatusStore(producer.status_capacity), hub))
         events_queue = settings.sqs.events_queue_name
         if events_queue:

@@ -7,7 +7,9 @@ import json
 import time
 from typing import Any
 
-from producer.tracking.feed import FeedHub, Subscriber
+import pytest
+
+from producer.tracking.feed import FeedFullError, FeedHub, Subscriber
 from shared.messages.status_events import Stage
 from tests.producer.events import event
 
@@ -113,3 +115,31 @@ def test_closing_the_hub_ends_every_client() -> None:
         assert client.closed == "shutdown"
         assert frames(client) == [None]
     assert hub.dropped_clients == 0
+
+
+def test_clients_are_capped_per_caller_and_per_process_and_freed_on_leaving() -> None:
+    async def run() -> None:
+        hub = FeedHub(max_clients=3, max_clients_per_caller=2, client_buffer=1)
+        first = hub.subscribe("key:a")
+        hub.subscribe("key:a")
+        with pytest.raises(FeedFullError) as per_caller:
+            hub.subscribe("key:a")
+        assert (per_caller.value.scope, per_caller.value.limit) == ("caller", 2)
+        slow = hub.subscribe("key:b")
+        with pytest.raises(FeedFullError) as per_process:
+            hub.subscribe("key:c")
+        assert (per_process.value.scope, per_process.value.limit) == ("process", 3)
+        hub.unsubscribe(first)
+        hub.unsubscribe(first)  # twice: counted once
+        hub.subscribe("key:a")
+        hub.broadcast({"kind": "stats"})
+        hub.broadcast({"kind": "stats"})  # every client's buffer of one overflows: dropped
+        assert hub.clients == 0
+        assert slow.closed == "slow"
+        hub.subscribe("key:b")
+        hub.subscribe("key:b")
+        hub.close()
+        assert hub.clients == 0
+        hub.subscribe("key:b")  # nothing of a dropped or closed client is still counted
+
+    asyncio.run(run())
