@@ -27,6 +27,9 @@ FEED_MAX_CLIENT_MESSAGE_BYTES = 4096
 """The live feed reads nothing a client sends: a larger frame closes the connection (1009)."""
 FEED_PING_SECONDS = 20.0
 """The feed pings each client this often and drops one that does not answer within as long."""
+GRACEFUL_SHUTDOWN_SECONDS = 10
+"""At SIGTERM, requests in flight get this long to finish; then each still waiting is
+answered 503, outcome unknown (see producer/interrupted_requests.py)."""
 KEEP_ALIVE_SECONDS = 5
 """An idle connection is closed this long after its last response; behind a proxy or load
 balancer this should exceed the proxy's own idle timeout, so the proxy never reuses a
@@ -61,7 +64,7 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         # 127.0.0.1, and any value a client writes would be a new address to rate-limit.
         proxy_headers=bool(settings.producer.trusted_proxies),
         forwarded_allow_ips=",".join(settings.producer.trusted_proxies) or "",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 

@@ -14,6 +14,7 @@ from producer.deps import RateLimited, RequireApiKey
 from producer.errors import install_error_handlers
 from producer.framing import UnambiguousFraming
 from producer.head_requests import HeadAsGet
+from producer.interrupted_requests import AnswerInterrupted
 from producer.limits import BodySizeLimit
 from producer.openapi import serve_exact_schema
 from producer.routes import admin, dashboard, feed, health, messages, status, topics
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
         )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(UnambiguousFraming)  # outermost: refused before anything reads it
+    app.add_middleware(UnambiguousFraming)  # refused before anything reads it
+    app.add_middleware(AnswerInterrupted)  # outermost: whatever was cancelled gets an answer
     guarded = _guard(access)
     for router in (messages.router, topics.router, status.router):
         app.include_router(router, **guarded)

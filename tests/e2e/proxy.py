@@ -3,6 +3,8 @@
 Restarting moto's server would lose its queues, so tests cut the path to it instead:
 `cut()` closes every open connection and closes each new one as soon as it is accepted,
 `restore()` forwards again. Clients see resets and closed connections, as in an outage.
+`stall()` is the other kind of outage, where nothing answers: new connections are accepted
+and left hanging, as behind a firewall that drops packets.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._forwarding = threading.Event()
         self._forwarding.set()
+        self._stalled = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, name="proxy-accept", daemon=True)
         self.accepted = 0
@@ -75,9 +78,19 @@ class TcpProxy:
         self._forwarding.clear()
         self._drop_all()
 
+    def stall(self) -> None:
+        """Start an outage where nothing answers: open connections are dropped; new ones
+        are accepted and never answered, so callers wait for their read timeout."""
+        self._stalled.set()
+        self._drop_all()
+
     def restore(self) -> None:
-        """End the outage: new connections are forwarded again."""
+        """End the outage: connections left hanging are dropped (their callers retry), new
+        ones are forwarded again."""
         self._forwarding.set()
+        if self._stalled.is_set():
+            self._stalled.clear()
+            self._drop_all()
 
     def close(self) -> None:
         self._closed.set()
@@ -102,6 +115,10 @@ class TcpProxy:
             if not self._forwarding.is_set():
                 self.refused += 1
                 _hard_close(client)
+                continue
+            if self._stalled.is_set():
+                with self._lock:
+                    self._open.add(client)  # held, unanswered, until restore() or close()
                 continue
             self._forward(client)
 
