@@ -1,31 +1,71 @@
-"""Refuse oversized request bodies before reading them into memory."""
+"""Request bodies: one too large is refused before it is read, and so is one that would take
+the bodies being read at once past their budget.
+
+A body is held in memory from its first byte until its request is answered, which for a
+POST means until SQS has answered; many large bodies at once would grow the process without
+bound. Each request reserves its declared `Content-Length` (or, streamed, what has arrived)
+from one budget for the process, and gives it back when answered. Past the budget a request
+is answered 503 with `Retry-After` before its body is read: the client retries, as it
+would for SQS being busy.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+BUSY_RETRY_AFTER_SECONDS = 1
+"""Bodies in flight are answered within seconds: room comes back soon."""
+
+
+class BodyBudget:
+    """Bytes of request bodies the process holds at once (one event loop: no lock needed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.held -= size
+
 
 class BodySizeLimit:
-    """ASGI middleware: 413 for a body over `max_bytes`, whether declared or streamed."""
+    """ASGI middleware: 413 for a body over `max_bytes`, whether declared or streamed; 503
+    for one the budget of bodies in flight cannot take."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_in_flight: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.budget = BodyBudget(max_in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        size = int(declared) if declared is not None and declared.isdigit() else 0
+        if size > self.max_bytes:
+            await refuse_and_close(send, 413, self._too_large())
             return
-        await self.app(scope, self._counting(receive), send)
+        if not self.budget.take(size):
+            await refuse_and_close(send, 503, self._busy(), self._retry_after())
+            return
+        held = [size]
+        try:
+            await self.app(scope, self._counting(receive, held), send)
+        finally:
+            self.budget.give(held[0])
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, held: list[int]) -> Receive:
         seen = 0
 
         async def counted() -> Message:
@@ -33,19 +73,32 @@ class BodySizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise HTTPException(413, detail=self._detail())
+                raise HTTPException(413, detail=self._too_large())
+            if seen > held[0]:  # streamed, or longer than declared: reserve what came
+                if not self.budget.take(seen - held[0]):
+                    raise HTTPException(503, detail=self._busy(), headers=dict(self._retry_after()))
+                held[0] = seen
             return message
 
         return counted
 
-    def _detail(self) -> str:
+    def _too_large(self) -> str:
         return f"request body is larger than {self.max_bytes} bytes"
 
-    async def _refuse(self, send: Send) -> None:
-        await refuse_and_close(send, 413, self._detail())
+    def _busy(self) -> str:
+        return (
+            f"request bodies in flight are at their limit ({self.budget.limit} bytes); "
+            f"retry in {BUSY_RETRY_AFTER_SECONDS}s"
+        )
+
+    @staticmethod
+    def _retry_after() -> list[tuple[str, str]]:
+        return [("Retry-After", str(BUSY_RETRY_AFTER_SECONDS))]
 
 
-async def refuse_and_close(send: Send, status: int, detail: str) -> None:
+async def refuse_and_close(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[str, str]] = ()
+) -> None:
     """Answer a request refused before its body is read, and close the connection: what
     follows on it is unread, so it cannot be taken for the next request."""
     body = json.dumps({"detail": detail}).encode()
@@ -57,6 +110,7 @@ async def refuse_and_close(send: Send, status: int, detail: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *((name.lower().encode(), value.encode()) for name, value in headers),
             ],
         }
     )

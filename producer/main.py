@@ -75,7 +75,11 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     app = FastAPI(title="SQS producer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.access = access
     install_error_handlers(app, settings.producer.retry_after_seconds)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.producer.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.producer.max_body_bytes,
+        max_in_flight=settings.producer.max_body_bytes_in_flight,
+    )
     if access.origins.cross_origin:
         app.add_middleware(
             CORSMiddleware,

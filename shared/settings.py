@@ -120,6 +120,12 @@ class ProducerSettings(BaseModel):
         ge=1024,
         description="Requests declaring a larger Content-Length are refused before reading.",
     )
+    max_body_bytes_in_flight: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Request body bytes the process holds at once, across all requests; a "
+        "request past it is answered 503 before its body is read. At least max_body_bytes.",
+    )
     batching: bool = Field(
         default=True, description="Coalesce concurrent POST /messages into SendMessageBatch calls."
     )
@@ -213,6 +219,15 @@ class ProducerSettings(BaseModel):
             if text.startswith("sha256:") and not re.fullmatch(r"sha256:[0-9a-fA-F]{64}", text):
                 raise ValueError("an API key given as sha256: needs 64 hex digits after it")
         return value
+
+    @model_validator(mode="after")
+    def _largest_body_fits_in_flight(self) -> ProducerSettings:
+        if self.max_body_bytes_in_flight < self.max_body_bytes:
+            raise ValueError(
+                "PRODUCER_MAX_BODY_BYTES_IN_FLIGHT must be at least PRODUCER_MAX_BODY_BYTES, "
+                "or the largest body allowed could never be read"
+            )
+        return self
 
 
 class ConsumerSettings(BaseModel):

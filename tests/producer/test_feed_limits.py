@@ -16,11 +16,8 @@ import os
 import signal
 import socket
 import struct
-import urllib.request
 import zlib
-from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import ClientConnection
@@ -29,10 +26,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection as ClientSyncConnection
 from websockets.sync.client import connect
 
-from scripts.processes import HOST, free_port
-from shared.settings import Settings
-from shared.topology.resources import ensure_resources
-from tests.support import Service, http_status, service_env, wait_for
+from scripts.processes import HOST
+from tests.producer.conftest import Producer, ProducerFactory
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -41,66 +37,6 @@ STORM = 2_000
 BOMBS = 40
 BOMB_INFLATED_BYTES = 16 * 1024 * 1024
 MEMORY_HEADROOM_BYTES = 100 * 1024 * 1024
-
-
-class Producer:
-    def __init__(self, port: int, service: Service, log: Path) -> None:
-        self.port = port
-        self.service = service
-        self.log = log
-
-    @property
-    def url(self) -> str:
-        return f"ws://{HOST}:{self.port}/feed"
-
-    def rss(self) -> int:
-        status = Path(f"/proc/{self.service.process.pid}/status").read_text()
-        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-        return int(kib) * 1024
-
-    def metric(self, name: str) -> float:
-        """The sum of a counter's samples from /metrics."""
-        with urllib.request.urlopen(f"http://{HOST}:{self.port}/metrics", timeout=5) as answer:
-            text = answer.read().decode()
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith(name) and not line.startswith("#")
-        )
-
-    def bad_lines(self) -> list[str]:
-        lines = self.log.read_text(errors="replace").splitlines()
-        words = (" ERROR ", "Traceback", "Task exception was never retrieved", "CRITICAL")
-        return [line for line in lines if any(word in line for word in words)]
-
-
-ProducerFactory = Callable[..., Producer]
-
-
-@pytest.fixture
-def start_producer(moto_endpoint: str, tmp_path: Path) -> Iterator[ProducerFactory]:
-    started: list[Producer] = []
-
-    def start(**overrides: str) -> Producer:
-        with pytest.MonkeyPatch.context() as env_for_setup:
-            for name, value in service_env(moto_endpoint).items():
-                env_for_setup.setenv(name, value)
-            ensure_resources(Settings(_env_file=None, sqs={"endpoint_url": moto_endpoint}))
-        port = free_port()
-        log = tmp_path / f"producer-{port}.log"
-        env = service_env(moto_endpoint, PRODUCER_PORT=str(port), **overrides)
-        producer = Producer(port, Service(["-m", "producer"], env, log), log)
-        started.append(producer)
-        wait_for(
-            lambda: http_status(f"http://{HOST}:{port}/healthz") == 200,
-            timeout=30,
-            what=f"producer healthy\n{producer.service.output_tail()}",
-        )
-        return producer
-
-    yield start
-    for producer in started:
-        assert producer.service.stop() == 0, producer.service.output_tail()
 
 
 def key_header(name: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from uuid import UUID
 
 import boto3
@@ -198,3 +198,34 @@ def test_a_streamed_body_over_the_limit_is_refused(queues: QueuePair, stored: Sq
         )
     assert response.status_code == 413
     assert stored_messages(stored) == []
+
+
+def test_every_request_gives_its_body_budget_back_whatever_its_answer(
+    queues: QueuePair, stored: SqsQueue
+) -> None:
+    settings = make_settings()
+    settings.producer.max_body_bytes = 4096
+    settings.producer.max_body_bytes_in_flight = 4096  # one large body at a time
+    order = json.dumps({"type": "a", "payload": {"x": "y" * 3000}}).encode()
+
+    def streamed(body: bytes) -> Iterator[bytes]:
+        yield from (body[i : i + 1000] for i in range(0, len(body), 1000))
+
+    kinds: list[tuple[Callable[[], bytes | Iterator[bytes]], int]] = [
+        (lambda: order, 202),
+        (lambda: b"{" + b" " * 3000, 400),
+        (lambda: order, 202),
+        (lambda: streamed(order), 202),
+        (lambda: streamed(b"z" * 5000), 413),
+        (lambda: streamed(b"{" + b" " * 3000), 400),
+    ]
+    with TestClient(create_app(settings)) as client:
+        for _ in range(3):  # each round takes the whole budget several times over
+            for content, status in kinds:
+                response = client.post(
+                    "/messages",
+                    content=content(),
+                    headers={"Content-Type": "application/json"},
+                )
+                assert response.status_code == status, response.text
+    assert len(stored_messages(stored)) == 9
