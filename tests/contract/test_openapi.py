@@ -7,6 +7,7 @@ producer serves is the contract, and any answer it does not describe fails.
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -90,7 +91,11 @@ def schemathesis_run(
     args += ["--max-examples", "10", "--workers", "1", "--seed", "1", "--request-timeout", "30"]
     for path in paths:
         args += ["--include-path-regex", path]
-    return subprocess.run(args, cwd=tmp, capture_output=True, text=True, timeout=900, check=False)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        args, cwd=tmp, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
 
 
 def failures(out: str) -> str:

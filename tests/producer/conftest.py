@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,8 @@ ProducerFactory = Callable[..., Producer]
 def start_producer(moto_endpoint: str, tmp_path: Path) -> Iterator[ProducerFactory]:
     started: list[Producer] = []
 
-    def start(**overrides: str) -> Producer:
+    def start(*, args: Sequence[str] = ("-m", "producer"), **overrides: str) -> Producer:
+        """A producer started with `args` and the environment `overrides`, once healthy."""
         with pytest.MonkeyPatch.context() as env_for_setup:
             for name, value in service_env(moto_endpoint).items():
                 env_for_setup.setenv(name, value)
@@ -79,7 +80,7 @@ def start_producer(moto_endpoint: str, tmp_path: Path) -> Iterator[ProducerFacto
         port = free_port()
         log = tmp_path / f"producer-{port}.log"
         env = service_env(moto_endpoint, PRODUCER_PORT=str(port), **overrides)
-        producer = Producer(port, Service(["-m", "producer"], env, log), log)
+        producer = Producer(port, Service(list(args), env, log), log)
         started.append(producer)
         wait_for(
             lambda: http_status(f"http://{HOST}:{port}/healthz") == 200,

@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import struct
+import time
 import zlib
 from contextlib import ExitStack
 
@@ -107,8 +108,9 @@ def bomb_frame() -> bytes:
     return text_frame(payload[:-4], compressed=True)  # permessage-deflate drops the tail
 
 
-def after_handshake(port: int, frame: bytes) -> bytes:
-    """Handshake offering compression, send `frame`, return what the server answered."""
+def after_handshake(port: int, frame: bytes = b"") -> bytes:
+    """Handshake offering compression, send `frame`, return what the server sent until it
+    closed the connection. The client never answers a ping."""
     key = base64.b64encode(os.urandom(16)).decode()
     with socket.create_connection((HOST, port), timeout=10) as sock:
         sock.sendall(
@@ -224,4 +226,19 @@ def test_open_feeds_are_closed_with_service_restart_when_the_producer_stops(
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1012
     assert producer.service.process.wait(timeout=30) == 0
+    assert producer.bad_lines() == []
+
+
+def test_a_client_that_does_not_answer_pings_is_dropped_at_the_deadline(
+    start_producer: ProducerFactory,
+) -> None:
+    ping = 0.5
+    launch = f"import producer.__main__ as p; p.FEED_PING_SECONDS = {ping}; p.main()"
+    producer = start_producer(args=["-c", launch])
+    started = time.monotonic()
+    answer = after_handshake(producer.port)  # reads, never answers the pings
+    held = time.monotonic() - started
+    assert 2 * ping - 0.1 <= held <= 2 * ping + 3, f"dropped after {held:.2f}s"
+    assert b"\x89" in answer.split(b"\r\n\r\n", 1)[1]  # it was pinged
+    wait_for(lambda: producer.metric("producer_feed_clients") == 0, timeout=10, what="client gone")
     assert producer.bad_lines() == []
