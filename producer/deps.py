@@ -13,7 +13,6 @@ from producer.security.access import Access, Refusal
 from producer.sending.publishers import TopicPublishers
 from producer.sending.targets import Target
 from producer.tracking.feed import FeedHub
-from producer.tracking.store import StatusStore
 from producer.tracking.tracker import Tracker, Tracking
 from shared.aws import SqsQueue
 from shared.messages.envelope import CorrelationId
@@ -58,10 +57,6 @@ def get_tracker(connection: HTTPConnection) -> Tracker:
 
 def get_hub(connection: HTTPConnection) -> FeedHub:
     return get_tracking(connection).hub
-
-
-def get_status_store(connection: HTTPConnection) -> StatusStore:
-    return get_tracking(connection).store
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -122,7 +117,7 @@ PublishersDep = Annotated[TopicPublishers, Depends(get_publishers)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 TrackerDep = Annotated[Tracker, Depends(get_tracker)]
 HubDep = Annotated[FeedHub, Depends(get_hub)]
-StatusStoreDep = Annotated[StatusStore, Depends(get_status_store)]
+TrackingDep = Annotated[Tracking, Depends(get_tracking)]
 CorrelationIdHeader = Annotated[CorrelationId | None, Header(alias="X-Correlation-ID")]
 AccessDep = Annotated[Access, Depends(get_access)]
 RequireApiKey = Depends(admitted)

@@ -43,6 +43,7 @@ JOINING_SETTINGS = (
     "SQS_WAIT_TIME_SECONDS",
     "SQS_EVENTS_SECRET",
     "PRODUCER_ADMIN_TOKEN",
+    "PRODUCER_STATUS_STORE",
     "TOPICS_FILE",
     "CONSUMER_QUEUES",
 )
@@ -89,6 +90,9 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
             "SQS_EVENTS_SECRET": env.get("SQS_EVENTS_SECRET") or secrets.token_hex(32),
             # So the dashboard's redrive works locally; printed with the banner.
             "PRODUCER_ADMIN_TOKEN": env.get("PRODUCER_ADMIN_TOKEN") or secrets.token_urlsafe(16),
+            # Status in a DynamoDB table, as a fleet of producers needs it: a second producer
+            # started beside the run answers for every message too.
+            "PRODUCER_STATUS_STORE": env.get("PRODUCER_STATUS_STORE", "dynamodb"),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -174,6 +174,22 @@ class ProducerSettings(BaseModel):
         le=10_000_000,
         description="Messages whose status GET /messages/{id} remembers; least recent go first.",
     )
+    status_store: Literal["memory", "dynamodb"] = Field(
+        default="memory",
+        description="Where GET /messages/{id} reads status: `memory` (this process only, "
+        "lost at restart) or `dynamodb` (a table every replica shares, kept across restarts).",
+    )
+    status_table: str = Field(
+        default="sqs-message-status",
+        min_length=3,
+        max_length=255,
+        description="The DynamoDB table of status events, made by bootstrap.",
+    )
+    status_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=60,
+        description="How long DynamoDB keeps a message's status after its last event.",
+    )
     stats_interval_seconds: float = Field(
         default=2.0,
         ge=0.1,

@@ -9,6 +9,7 @@ Memory is bounded: the least recently updated messages are forgotten first.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -30,6 +31,7 @@ _RANK = {
 
 class StageEntry(BaseModel):
     stage: Stage
+    queue: str = Field(description="The queue this stage happened on (a topic fans out).")
     at: datetime
     attempt: int
     error: str | None = None
@@ -49,7 +51,9 @@ class MessageStatus(BaseModel):
     updated: datetime = Field(description="When the latest event happened.")
     latency_ms: float | None = Field(default=None, description="created_at to done, or dead.")
     error: str | None = Field(default=None, description="Why it failed, while failed or dead.")
-    history: list[StageEntry] = Field(description="Every stage reported, in time order.")
+    history: list[StageEntry] = Field(
+        description="Every stage reported, in causal order: by attempt, then stage."
+    )
 
 
 def supersedes(new: StatusEvent, current: StatusEvent) -> bool:
@@ -77,18 +81,14 @@ class _Record:
         """Add `event`; False when it was a duplicate."""
         if event in self.history:
             return False
-        self.first_seen = min(self.first_seen, event.at)
         self.history.append(event)
-        # Clocks differ between processes: the producer's `accepted` goes first whatever its time.
-        self.history.sort(
-            key=lambda item: (
-                item.stage is not Stage.ACCEPTED,
-                item.at,
-                item.attempt,
-                _RANK[item.stage],
-            )
-        )
+        # Causal order, not clock order: clocks differ between processes, so a consumer's
+        # `received` may be stamped before the producer's `accepted`. Each attempt's stages
+        # follow one another; the clock only orders what causality does not (two queues).
+        self.history.sort(key=lambda item: (item.attempt, _RANK[item.stage], item.at))
         del self.history[:-MAX_HISTORY]
+        accepted = [item.at for item in self.history if item.stage is Stage.ACCEPTED]
+        self.first_seen = accepted[0] if accepted else min(self.first_seen, event.at)
         if supersedes(event, self.current):
             self.current = event
         return True
@@ -103,12 +103,13 @@ class _Record:
             topic=next((e.topic for e in self.history if e.topic), None),
             attempts=max(e.attempt for e in self.history),
             first_seen=self.first_seen,
-            updated=self.history[-1].at,
+            updated=max(e.at for e in self.history),
             latency_ms=current.latency_ms,
             error=current.error if current.stage in (Stage.FAILED, Stage.DEAD) else None,
             history=[
                 StageEntry(
                     stage=e.stage,
+                    queue=e.queue,
                     at=e.at,
                     attempt=e.attempt,
                     error=e.error,
@@ -117,6 +118,16 @@ class _Record:
                 for e in self.history
             ],
         )
+
+
+def status_of(events: Sequence[StatusEvent]) -> MessageStatus | None:
+    """One message's status from its events, in any order (None for no events)."""
+    if not events:
+        return None
+    record = _Record(events[0])
+    for event in events[1:]:
+        record.apply(event)
+    return record.status()
 
 
 class StatusStore:
@@ -147,3 +158,8 @@ class StatusStore:
     def get(self, message_id: str) -> MessageStatus | None:
         record = self._records.get(message_id)
         return record.status() if record else None
+
+    def events(self, message_id: str) -> list[StatusEvent]:
+        """The events kept for `message_id` (none when unknown or forgotten)."""
+        record = self._records.get(message_id)
+        return list(record.history) if record else []

@@ -1,6 +1,7 @@
 """Every resource the services need, made or brought to the configured shape: idempotent.
 
-The queue and its dead-letter queue, the status events queue, the idempotency table and,
+The queue and its dead-letter queue, the status events queue, the status and idempotency
+tables (when DynamoDB holds them) and,
 with `TOPICS_FILE` set, the declared topics, their queues and subscriptions. The local run,
 docker compose and the tests all call it, as often as they like.
 """
@@ -17,6 +18,10 @@ from shared.topology.topics_file import load_topics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeDefinitionTypeDef,
+        KeySchemaElementTypeDef,
+    )
     from mypy_boto3_sqs.client import SQSClient
 
     from shared.settings import Settings
@@ -47,25 +52,37 @@ def ensure_resources(settings: Settings) -> QueuePair:
         log.info("events queue ready: %s", events)
     if settings.consumer.idempotency_store == "dynamodb":
         table = settings.consumer.idempotency_table
-        ensure_idempotency_table(build_client("dynamodb", settings), table)
+        ensure_table(build_client("dynamodb", settings), table)
         log.info("idempotency table ready: %s", table)
+    if settings.producer.status_store == "dynamodb":
+        table = settings.producer.status_table
+        ensure_table(build_client("dynamodb", settings), table, sort_key="event")
+        log.info("status table ready: %s", table)
     if topics.topics:
         ensure_topics(settings, topics, sqs=sqs)
     return pair
 
 
-def ensure_idempotency_table(client: DynamoDBClient, table: str) -> None:
-    """Create the idempotency table with its TTL attribute, if it does not exist yet."""
+def ensure_table(client: DynamoDBClient, table: str, sort_key: str | None = None) -> None:
+    """Create a table keyed by `id` (and `sort_key`), with its TTL attribute `expiration`,
+    if it does not exist yet."""
     with translate_errors("DynamoDB", table):
         try:
             client.describe_table(TableName=table)
             return
         except client.exceptions.ResourceNotFoundException:
             pass
+        attributes: list[AttributeDefinitionTypeDef] = [
+            {"AttributeName": "id", "AttributeType": "S"}
+        ]
+        keys: list[KeySchemaElementTypeDef] = [{"AttributeName": "id", "KeyType": "HASH"}]
+        if sort_key:
+            attributes.append({"AttributeName": sort_key, "AttributeType": "S"})
+            keys.append({"AttributeName": sort_key, "KeyType": "RANGE"})
         client.create_table(
             TableName=table,
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=attributes,
+            KeySchema=keys,
             BillingMode="PAY_PER_REQUEST",
         )
         client.get_waiter("table_exists").wait(

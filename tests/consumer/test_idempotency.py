@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from consumer.idempotency import Claim, DynamoDBStore, IdempotencyStore, MemoryStore
-from shared.topology.resources import ensure_idempotency_table
+from shared.topology.resources import ensure_table
 from tests.consumer.test_heartbeat import Clock
 
 
@@ -34,8 +34,8 @@ def test_memory_store_claims_completes_releases_and_forgets() -> None:
 @pytest.fixture
 def dynamodb_store(mocked_aws: None) -> DynamoDBStore:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    ensure_idempotency_table(client, "idempotency")
-    ensure_idempotency_table(client, "idempotency")  # idempotent
+    ensure_table(client, "idempotency")
+    ensure_table(client, "idempotency")  # idempotent
     return DynamoDBStore(client, "idempotency")
 
 

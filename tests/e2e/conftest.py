@@ -40,6 +40,23 @@ class Stack:
     def queue(self, name: str | None = None) -> SqsQueue:
         return SqsQueue.from_settings(self.settings, queue_name=name)
 
+    def start_producer(self, **overrides: str) -> str:
+        """Start another producer process (own port and log), as a second replica behind a
+        load balancer would be, and wait until ready; returns its URL."""
+        port = str(free_port())
+        log = self.log_dir / f"producer-{len(self.services)}.log"
+        producer = Service(
+            ["-m", "producer"], {**self.env, **overrides, "PRODUCER_PORT": port}, log
+        )
+        self.services.append(producer)
+        url = f"http://127.0.0.1:{port}"
+        wait_for(
+            lambda: http_status(f"{url}/readyz") == 200,
+            timeout=30,
+            what=f"producer ready\n{producer.output}",
+        )
+        return url
+
     def start_consumer(self, **overrides: str) -> Service:
         """Start another consumer process (own status port and log) and wait until healthy.
 
@@ -102,6 +119,10 @@ def start_stack(moto_endpoint: str, tmp_path: Path) -> Iterator[StackFactory]:
             consumer={
                 "idempotency_store": values.get("CONSUMER_IDEMPOTENCY_STORE", "memory"),
                 "idempotency_table": values.get("CONSUMER_IDEMPOTENCY_TABLE", "sqs-idempotency"),
+            },
+            producer={
+                "status_store": values.get("PRODUCER_STATUS_STORE", "memory"),
+                "status_table": values.get("PRODUCER_STATUS_TABLE", "sqs-message-status"),
             },
         )
         queues = ensure_resources(settings)
