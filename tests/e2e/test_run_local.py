@@ -160,6 +160,45 @@ def join_with_the_docs_handlers(env_file: Path, producer: str, tmp_path: Path) -
     return [id_ for order, id_ in sent.items() if f"charged 2.0 for order {order}\n" in output]
 
 
+def join_a_second_producer(env_file: Path, first: str, earlier: list[str], tmp_path: Path) -> None:
+    """Start a second producer as an operator adds a replica (the run's settings, its own
+    port): it answers `done` for messages sent through the first, and the first for one sent
+    through it."""
+    port = free_port()
+    script = (
+        f"set -a; . {shlex.quote(str(env_file))}; set +a; "
+        f"PRODUCER_PORT={port} exec {shlex.quote(sys.executable)} -m producer"
+    )
+    log_path = tmp_path / "second-producer.log"
+    with log_path.open("w") as log:
+        second = subprocess.Popen(
+            ["bash", "-c", script], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=shell_env()
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(
+                lambda: http_status(f"{url}/readyz") == 200,
+                timeout=30,
+                what=f"the second producer ready\n{log_path.read_text()}",
+            )
+            assert [get_json(f"{url}/messages/{sent}").get("stage") for sent in earlier] == [
+                "done"
+            ] * len(earlier)
+            status, body = post_json(
+                f"{url}/messages",
+                {"type": "order.created", "payload": {"order_id": "R-2", "amount": 1.0}},
+            )
+            assert status == 202
+            wait_for(
+                lambda: get_json(f"{first}/messages/{body['id']}").get("stage") == "done",
+                timeout=20,
+                what="a message sent through the second producer done at the first",
+            )
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(30) == 0, log_path.read_text()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("sqs", "producer", "consumer")}
@@ -226,6 +265,7 @@ def test_run_local_brings_everything_up_and_ctrl_c_leaves_nothing_behind(tmp_pat
                 timeout=20,
                 what=f"the status of {joined_ids}, handled by the joined consumer",
             )
+            join_a_second_producer(env_file, producer, [body["id"], *joined_ids], tmp_path)
         finally:
             runner.send_signal(signal.SIGINT)
             code = runner.wait(60)
