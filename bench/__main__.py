@@ -26,6 +26,7 @@ from bench.localstack import LocalstackUnavailableError, start_localstack
 from bench.proxy import start_proxy
 from bench.report import render_markdown, render_text
 from bench.results import Config, Measurement, TargetRun
+from bench.status_path import measure_status_path
 from bench.system import measure_light, measure_system, running_system
 from scripts.processes import HOST
 from shared.aws import AwsError
@@ -171,6 +172,13 @@ def run_target(
     print(f"== {name} ({sqs_url}): one SQS round trip {run.round_trip * 1000:.1f} ms", flush=True)
     measure_baselines(run, sqs_url, config)
     measure_this_system(run, sqs_url, config, env, logs)
+    if not delayed:
+        status = measure_status_path(sqs_url, config, env, logs)
+        print(
+            f"   s: status shared in DynamoDB: {status.requests_per_message:.3f} DynamoDB"
+            f" requests/msg ({status.events_per_message:.1f} status events/msg written)",
+            flush=True,
+        )
     cpu = CpuMark.now(run)
     _keep(
         run,

@@ -37,30 +37,37 @@ class System:
 
     def sqs_requests(self) -> dict[str, float]:
         """SQS requests both services made so far, by operation, retries included."""
-        counts = _scrape(self.producer_url)
-        for operation, value in _scrape(self.consumer_url).items():
+        counts = scrape(self.producer_url)
+        for operation, value in scrape(self.consumer_url).items():
             counts[operation] = counts.get(operation, 0.0) + value
         return counts
 
     def deleted(self) -> float:
-        return sum(_scrape(self.consumer_url, "sqs_messages_deleted_total").values())
+        return sum(scrape(self.consumer_url, "sqs_messages_deleted_total").values())
 
 
-def _scrape(base_url: str, sample_name: str = "aws_requests_total") -> dict[str, float]:
-    """One metric's SQS samples on `base_url`/metrics, summed by operation."""
+def scrape(
+    base_url: str, sample_name: str = "aws_requests_total", service: str = "sqs"
+) -> dict[str, float]:
+    """One metric's samples of `service` on `base_url`/metrics, summed by operation."""
     answer = http_get(f"{base_url}/metrics", timeout=10)
     if answer is None or answer[0] != 200:
         raise RuntimeError(f"{base_url}/metrics did not answer")
     counts: dict[str, float] = {}
     for family in text_string_to_metric_families(answer[1].decode()):
         for sample in family.samples:
-            if sample.name == sample_name and sample.labels.get("service", "sqs") == "sqs":
+            if sample.name == sample_name and sample.labels.get("service", service) == service:
                 operation = sample.labels.get("operation", "")
                 counts[operation] = counts.get(operation, 0.0) + sample.value
     return counts
 
 
-def service_env(base: Mapping[str, str], settings: Settings, record: Path) -> dict[str, str]:
+def service_env(
+    base: Mapping[str, str],
+    settings: Settings,
+    record: Path,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The services' environment: the bench's queue and endpoint, the probe, free ports."""
     sqs = settings.sqs
     env = dict(base)
@@ -80,6 +87,7 @@ def service_env(base: Mapping[str, str], settings: Settings, record: Path) -> di
             "PRODUCER_PORT": str(free_port()),
             "CONSUMER_HOST": HOST,
             "CONSUMER_PORT": str(free_port()),
+            **(overrides or {}),
         }
     )
     return env
@@ -87,11 +95,14 @@ def service_env(base: Mapping[str, str], settings: Settings, record: Path) -> di
 
 @contextmanager
 def running_system(
-    base_env: Mapping[str, str], settings: Settings, log_dir: Path
+    base_env: Mapping[str, str],
+    settings: Settings,
+    log_dir: Path,
+    overrides: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
     """Producer and consumer, up and ready; stopped (producer first) when the block ends."""
     record = log_dir / f"{settings.sqs.queue_name}.records"
-    env = service_env(base_env, settings, record)
+    env = service_env(base_env, settings, record, overrides)
     children: list[Child] = []
     try:
         children.append(start("consumer", ["-m", "consumer"], env, log_dir))

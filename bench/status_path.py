@@ -1,0 +1,83 @@
+"""(s) the status path: what keeping every message's status shared in DynamoDB costs.
+
+The system of (c) again, with the events queue on and `PRODUCER_STATUS_STORE=dynamodb`:
+each consumer sends its status events packed to the events queue, the producer reads them
+and writes them, with its own `accepted` events, to the status table. Counted by the
+producer itself: DynamoDB requests and status events written, per message handled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.endpoint import fresh_queues
+from bench.results import Config
+from bench.system import System, measure_system, running_system, scrape
+from shared.aws import build_client
+from shared.topology.queues import ensure_queue
+from shared.topology.resources import ensure_table
+
+SETTLE_SECONDS = 30.0
+"""Longest to wait, after the last message was handled, for its last status events."""
+EVENTS_PER_MESSAGE = 4
+"""accepted, received, processing, done: what a message handled at once reports."""
+
+
+@dataclass(frozen=True)
+class StatusPath:
+    messages: float
+    dynamodb_requests: float
+    events_written: float
+
+    @property
+    def requests_per_message(self) -> float:
+        return self.dynamodb_requests / self.messages if self.messages else float("nan")
+
+    @property
+    def events_per_message(self) -> float:
+        return self.events_written / self.messages if self.messages else float("nan")
+
+
+def _written(system: System) -> float:
+    return sum(scrape(system.producer_url, "producer_status_events_written_total").values())
+
+
+def _dynamodb_requests(system: System) -> float:
+    return sum(scrape(system.producer_url, service="dynamodb").values())
+
+
+def measure_status_path(
+    sqs_url: str, config: Config, env: Mapping[str, str], logs: Path
+) -> StatusPath:
+    with fresh_queues(sqs_url, "s", config.wait_seconds) as settings:
+        events_queue = f"{settings.sqs.queue_name}-events"
+        table = f"{settings.sqs.queue_name}-status"
+        ensure_queue(build_client("sqs", settings), events_queue, {})
+        ensure_table(build_client("dynamodb", settings), table, sort_key="event")
+        overrides = {
+            "SQS_EVENTS_QUEUE_NAME": events_queue,
+            "PRODUCER_STATUS_STORE": "dynamodb",
+            "PRODUCER_STATUS_TABLE": table,
+        }
+        with running_system(env, settings, logs, overrides) as system:
+            requests_before, written_before = _dynamodb_requests(system), _written(system)
+            handled = measure_system(
+                system,
+                messages=config.messages,
+                clients=config.clients,
+                cap=config.cap,
+                timeout=config.timeout,
+            ).messages
+            deadline = time.monotonic() + SETTLE_SECONDS
+            while time.monotonic() < deadline:
+                if _written(system) - written_before >= EVENTS_PER_MESSAGE * handled:
+                    break
+                time.sleep(0.5)
+            return StatusPath(
+                handled,
+                _dynamodb_requests(system) - requests_before,
+                _written(system) - written_before,
+            )
