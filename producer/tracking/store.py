@@ -38,6 +38,15 @@ class StageEntry(BaseModel):
     latency_ms: float | None = None
 
 
+class QueueProgress(BaseModel):
+    """How far a message got on one queue."""
+
+    stage: Stage
+    attempts: int = Field(description="Highest SQS receive count reported on this queue.")
+    latency_ms: float | None = None
+    error: str | None = Field(default=None, description="Why it failed, while failed or dead.")
+
+
 class MessageStatus(BaseModel):
     """One message as the producer last heard of it."""
 
@@ -51,6 +60,11 @@ class MessageStatus(BaseModel):
     updated: datetime = Field(description="When the latest event happened.")
     latency_ms: float | None = Field(default=None, description="created_at to done, or dead.")
     error: str | None = Field(default=None, description="Why it failed, while failed or dead.")
+    queues: dict[str, QueueProgress] = Field(
+        default_factory=dict,
+        description="Each queue a consumer reported from, and the furthest stage there: one "
+        "for a message sent to a queue, one per subscribed queue for a topic's.",
+    )
     history: list[StageEntry] = Field(
         description="Every stage reported, in causal order: by attempt, then stage."
     )
@@ -93,6 +107,26 @@ class _Record:
             self.current = event
         return True
 
+    def queues(self) -> dict[str, QueueProgress]:
+        furthest: dict[str, StatusEvent] = {}
+        attempts: dict[str, int] = {}
+        for event in self.history:
+            if event.stage is Stage.ACCEPTED:
+                continue  # the producer's: on the topic, or the queue it was sent to
+            attempts[event.queue] = max(attempts.get(event.queue, 0), event.attempt)
+            current = furthest.get(event.queue)
+            if current is None or supersedes(event, current):
+                furthest[event.queue] = event
+        return {
+            queue: QueueProgress(
+                stage=event.stage,
+                attempts=attempts[queue],
+                latency_ms=event.latency_ms,
+                error=event.error if event.stage in (Stage.FAILED, Stage.DEAD) else None,
+            )
+            for queue, event in sorted(furthest.items())
+        }
+
     def status(self) -> MessageStatus:
         current = self.current
         return MessageStatus(
@@ -106,6 +140,7 @@ class _Record:
             updated=max(e.at for e in self.history),
             latency_ms=current.latency_ms,
             error=current.error if current.stage in (Stage.FAILED, Stage.DEAD) else None,
+            queues=self.queues(),
             history=[
                 StageEntry(
                     stage=e.stage,

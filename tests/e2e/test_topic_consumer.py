@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +39,19 @@ def test_a_published_message_is_handled_once_per_queue_whose_filter_matches(
     )
     assert Counter(stack.handled_ids()) == expected
     assert sorted(expected.values()) == [1, 2]
+    eu = next(message_id for message_id, n in expected.items() if n == 2)
+
+    def queues_done() -> dict[str, str]:
+        with urllib.request.urlopen(f"{stack.producer_url}/messages/{eu}", timeout=5) as answer:  # noqa: S310
+            status = json.loads(answer.read())
+        return {queue: progress["stage"] for queue, progress in status["queues"].items()}
+
+    wait_for(  # one status per subscribed queue that took it, each entry naming its queue
+        lambda: queues_done() == dict.fromkeys(matching(messages[0]), "done"),
+        timeout=30,
+        what="the eu message done on both its queues",
+    )
+
+
+def matching(message: dict[str, Any]) -> list[str]:
+    return sorted(queue for queue, match in FILTERS.items() if match(message))

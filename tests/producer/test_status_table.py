@@ -167,3 +167,23 @@ def test_a_failed_write_is_tried_once_more_then_dropped_and_counted(table: Statu
     assert status_writer.DROPPED.labels("failed")._value.get() - dropped == 1
     assert flaky.read("first") == []
     assert [e.id for e in flaky.read("second")] == ["second"]
+
+
+def test_a_topics_message_has_one_status_per_subscribed_queue() -> None:
+    events = [
+        event(Stage.ACCEPTED, 0, id="fan", queue="orders", topic="orders"),
+        event(Stage.RECEIVED, 1, id="fan", attempt=1, queue="billing"),
+        event(Stage.DONE, 2, id="fan", attempt=1, queue="billing", latency_ms=20.0),
+        event(Stage.RECEIVED, 1, id="fan", attempt=1, queue="audit"),
+        event(Stage.FAILED, 2, id="fan", attempt=1, queue="audit", error="audit down"),
+        event(Stage.RECEIVED, 3, id="fan", attempt=2, queue="audit"),
+    ]
+    status = status_of(events)
+    assert status is not None
+    progress = {queue: (p.stage, p.attempts, p.error) for queue, p in status.queues.items()}
+    assert progress == {
+        "audit": (Stage.RECEIVED, 2, None),  # retried after its failure
+        "billing": (Stage.DONE, 1, None),
+    }
+    assert status.queues["billing"].latency_ms == 20.0
+    assert {entry.queue for entry in status.history} == {"orders", "billing", "audit"}
