@@ -213,7 +213,7 @@ def test_localstack_is_pinned_and_serves_sqs_on_path_urls() -> None:
     localstack = service("localstack")
     assert localstack["image"] == LOCALSTACK_IMAGE
     env = environment("localstack")
-    assert env["SERVICES"] == "sqs,sns"
+    assert env["SERVICES"] == "sqs,sns,dynamodb"
     assert env["SQS_ENDPOINT_STRATEGY"] == "path"
     assert "LOCALSTACK_AUTH_TOKEN" not in env
 
@@ -472,10 +472,18 @@ def fake_localstack() -> Iterator[FakeLocalstackHealth]:
     fake.close()
 
 
-def localstack_health_body(sqs: str, sns: str = "available", *, compact: bool = False) -> bytes:
+def localstack_health_body(
+    sqs: str, sns: str = "available", dynamodb: str = "available", *, compact: bool = False
+) -> bytes:
     """Shaped like localstack's answer: every service's state, then edition and version."""
     document = {
-        "services": {"s3": "available", "sns": sns, "sqs": sqs, "sts": "disabled"},
+        "services": {
+            "dynamodb": dynamodb,
+            "s3": "available",
+            "sns": sns,
+            "sqs": sqs,
+            "sts": "disabled",
+        },
         "edition": "community",
         "version": "4.14.0",
     }
@@ -498,10 +506,12 @@ def localstack_health_body(sqs: str, sns: str = "available", *, compact: bool = 
         (200, b'{"services": {"sqs": "available"}}', False),
         (200, localstack_health_body("available", "starting"), False),
         (200, localstack_health_body("running", "running", compact=True), True),
+        (200, localstack_health_body("available", "available", "starting"), False),
+        (200, b'{"services": {"sqs": "available", "sns": "available"}}', False),
         (503, localstack_health_body("available"), False),
     ],
 )
-def test_localstack_healthcheck_waits_for_sqs_and_sns(
+def test_localstack_healthcheck_waits_for_sqs_sns_and_dynamodb(
     fake_localstack: FakeLocalstackHealth, status: int, body: bytes, healthy: bool
 ) -> None:
     test = service("localstack")["healthcheck"]["test"]
