@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from producer.limits import refuse_and_close
+from producer.refusals import refuse_and_close
 
 
 class UnambiguousFraming:

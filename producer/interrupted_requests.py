@@ -11,10 +11,11 @@ that the outcome is unknown, with a 503 the client retries on, and the connectio
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from producer.refusals import refuse_and_close
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +56,4 @@ class AnswerInterrupted:
             log.warning(
                 "%s %s interrupted at shutdown: answered 503", scope["method"], scope["path"]
             )
-            await _answer_503(send, detail)
-
-
-async def _answer_503(send: Send, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+            await refuse_and_close(send, 503, detail, [("Retry-After", str(RETRY_AFTER_SECONDS))])

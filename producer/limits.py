@@ -11,11 +11,10 @@ would for SQS being busy.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from producer.refusals import refuse_and_close
 
 BUSY_RETRY_AFTER_SECONDS = 1
 """Bodies in flight are answered within seconds: room comes back soon."""
@@ -94,24 +93,3 @@ class BodySizeLimit:
     @staticmethod
     def _retry_after() -> list[tuple[str, str]]:
         return [("Retry-After", str(BUSY_RETRY_AFTER_SECONDS))]
-
-
-async def refuse_and_close(
-    send: Send, status: int, detail: str, headers: Sequence[tuple[str, str]] = ()
-) -> None:
-    """Answer a request refused before its body is read, and close the connection: what
-    follows on it is unread, so it cannot be taken for the next request."""
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-                *((name.lower().encode(), value.encode()) for name, value in headers),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
