@@ -5,11 +5,19 @@ import { badge, dateTime, clock, duration, el, readProblem, ID_PATTERN } from ".
 
 const REFRESH_DELAY_MS = 300;
 
+function queues(status) {
+  // One queue: its name (and the topic it came through); a topic's fan-out: each queue's stage.
+  const reached = Object.entries(status.queues || {});
+  if (reached.length <= 1) return status.topic ? `${status.queue} (topic ${status.topic})` : status.queue;
+  const each = reached.map(([name, progress]) => el("span", { className: "queue-stage", "data-queue": name }, [`${name} `, badge(progress.stage)]));
+  return el("span", {}, status.topic ? [`topic ${status.topic}: `, ...each] : each);
+}
+
 function fields(status) {
   const rows = [
     ["Stage", badge(status.stage)],
     ["Type", status.type],
-    ["Queue", status.topic ? `${status.queue} (topic ${status.topic})` : status.queue],
+    [Object.keys(status.queues || {}).length > 1 ? "Queues" : "Queue", queues(status)],
     ["Attempts", String(status.attempts)],
     ["First seen", dateTime(status.first_seen)],
     ["Updated", dateTime(status.updated)],
@@ -20,11 +28,12 @@ function fields(status) {
 }
 
 function history(entries) {
-  const head = el("tr", {}, ["Time", "Stage", "Attempt", "Detail"].map((name) => el("th", { scope: "col", text: name })));
+  const head = el("tr", {}, ["Time", "Stage", "Queue", "Attempt", "Detail"].map((name) => el("th", { scope: "col", text: name })));
   const rows = entries.map((entry) =>
     el("tr", {}, [
       el("td", { className: "mono", text: clock(entry.at) }),
       el("td", {}, badge(entry.stage)),
+      el("td", { text: entry.queue }),
       el("td", { text: String(entry.attempt) }),
       el("td", { text: entry.error || duration(entry.latency_ms) }),
     ]),

@@ -100,6 +100,8 @@ def test_a_message_sent_from_the_dashboard_is_followed_to_done(start_stack: Stac
             found = page.locator(f'#lookup-result [data-id="{message_id}"]')
             expect(found).to_have_attribute("data-stage", "done", timeout=UI_TIMEOUT_MS)
             expect(found.locator("dd .badge")).to_have_text("done")
+            queue_cells = found.locator("table.history tbody td:nth-child(3)")
+            expect(queue_cells).to_have_text(["messages"] * 4)  # each stage names its queue
 
             page.fill("#lookup-id", "")
             done.click()  # a feed row fills the lookup in

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.conftest import StackFactory
+from tests.e2e.test_dashboard import BROWSER_ARGS, UI_TIMEOUT_MS, browser_binary
 from tests.e2e.test_topics import FILTERS, TOPICS
 from tests.support import post_json, wait_for
 
@@ -51,6 +53,21 @@ def test_a_published_message_is_handled_once_per_queue_whose_filter_matches(
         timeout=30,
         what="the eu message done on both its queues",
     )
+    with sync_playwright() as playwright:  # the dashboard's lookup shows each queue's stage
+        browser = playwright.chromium.launch(executable_path=browser_binary(), args=BROWSER_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{stack.producer_url}/", timeout=UI_TIMEOUT_MS)
+            page.fill("#lookup-id", eu)
+            page.press("#lookup-id", "Enter")
+            reached = page.locator(f'#lookup-result [data-id="{eu}"] .queue-stage')
+            expect(reached).to_have_count(2, timeout=UI_TIMEOUT_MS)
+            for queue in matching(messages[0]):
+                expect(reached.and_(page.locator(f'[data-queue="{queue}"]'))).to_contain_text(
+                    f"{queue} done"
+                )
+        finally:
+            browser.close()
 
 
 def matching(message: dict[str, Any]) -> list[str]:
