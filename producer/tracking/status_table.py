@@ -12,7 +12,6 @@ stages, per queue) and each is small (an event's error is at most 500 characters
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
@@ -23,8 +22,6 @@ from shared.messages.status_events import EVENT_LIST, StatusEvent
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
-
-log = logging.getLogger(__name__)
 
 BATCH_ITEMS = 25
 """DynamoDB's most items per BatchWriteItem."""

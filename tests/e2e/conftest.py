@@ -43,18 +43,7 @@ class Stack:
     def start_producer(self, **overrides: str) -> str:
         """Start another producer process (own port and log), as a second replica behind a
         load balancer would be, and wait until ready; returns its URL."""
-        port = str(free_port())
-        log = self.log_dir / f"producer-{len(self.services)}.log"
-        producer = Service(
-            ["-m", "producer"], {**self.env, **overrides, "PRODUCER_PORT": port}, log
-        )
-        self.services.append(producer)
-        url = f"http://127.0.0.1:{port}"
-        wait_for(
-            lambda: http_status(f"{url}/readyz") == 200,
-            timeout=30,
-            what=f"producer ready\n{producer.output}",
-        )
+        _, url = self._start("producer", "/readyz", overrides)
         return url
 
     def start_consumer(self, **overrides: str) -> Service:
@@ -63,19 +52,24 @@ class Stack:
         It becomes `consumer` and `consumer_url`; the previous one keeps running unless
         the test stopped it.
         """
+        self.consumer, self.consumer_url = self._start("consumer", "/healthz", overrides)
+        return self.consumer
+
+    def _start(self, module: str, probe: str, overrides: dict[str, str]) -> tuple[Service, str]:
+        """`python -m <module>` with the stack's environment on a port of its own, once
+        `probe` answers 200."""
         port = str(free_port())
-        log = self.log_dir / f"consumer-{len(self.services)}.log"
-        consumer = Service(
-            ["-m", "consumer"], {**self.env, **overrides, "CONSUMER_PORT": port}, log
-        )
-        self.services.append(consumer)
-        self.consumer, self.consumer_url = consumer, f"http://127.0.0.1:{port}"
+        log = self.log_dir / f"{module}-{len(self.services)}.log"
+        env = {**self.env, **overrides, f"{module.upper()}_PORT": port}
+        service = Service(["-m", module], env, log)
+        self.services.append(service)
+        url = f"http://127.0.0.1:{port}"
         wait_for(
-            lambda: http_status(f"{self.consumer_url}/healthz") == 200,
+            lambda: http_status(f"{url}{probe}") == 200,
             timeout=30,
-            what=f"consumer healthy\n{consumer.output}",
+            what=f"{module} up\n{service.output}",
         )
-        return consumer
+        return service, url
 
 
 def depth(queue: SqsQueue) -> int:
