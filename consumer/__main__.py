@@ -21,6 +21,7 @@ from consumer.status_publisher import EventPublisher
 from consumer.status_recorder import EventSink
 from consumer.worker import Worker
 from shared.aws import SqsQueue
+from shared.aws.sns import SnsTopic
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 
@@ -71,11 +72,13 @@ def run_all(workers: list[Worker]) -> None:
 
 
 def events_publisher(settings: Settings, metrics: Metrics) -> EventPublisher | None:
-    name = settings.sqs.events_queue_name
+    name, topic = settings.sqs.events_queue_name, settings.sqs.events_topic
     if not name:
         return None
     return EventPublisher(
-        SqsQueue.from_settings(settings, queue_name=name),
+        SnsTopic.from_settings(settings, topic)
+        if topic
+        else SqsQueue.from_settings(settings, queue_name=name),
         metrics,
         secret=settings.sqs.events_secret,
     )

@@ -1,4 +1,5 @@
-"""Sending status events to the events queue, packed many to a message, in the background.
+"""Sending status events to the events topic (or queue), packed many to a message, in the
+background.
 
 A handler must never wait for the live feed: `publish` only appends to a bounded buffer. A
 background thread sends what gathered every `interval`, many events per SQS message, so the
@@ -21,13 +22,15 @@ from consumer.metrics import Metrics
 from shared.aws import AwsError, OutgoingMessage, SqsQueue
 from shared.aws.batching import unsettled
 from shared.aws.limits import MAX_BATCH_ENTRIES
+from shared.aws.sns import SnsTopic
 from shared.messages.event_signing import signature_attributes
 from shared.messages.status_events import EVENT_LIST, StatusEvent
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 200_000
-"""Below SQS's 256 KiB message limit, with room to spare for the smallest queue setting."""
+MAX_BODY_BYTES = 24_000
+"""Ten bodies and their signatures fit one PublishBatch, which SNS caps at 256 KiB in all.
+Larger bodies would save nothing: SQS and SNS bill every 64 KiB of a payload as a request."""
 SEND_ATTEMPTS = 3
 """Flushes that try a body before its events are dropped."""
 
@@ -35,15 +38,16 @@ SEND_ATTEMPTS = 3
 class EventPublisher:
     def __init__(
         self,
-        queue: SqsQueue,
+        destination: SqsQueue | SnsTopic,
         metrics: Metrics,
         *,
         interval: float = 0.25,
         capacity: int = 10_000,
         secret: SecretStr | None = None,
     ) -> None:
-        """With `secret`, every body is signed, so the producer can tell it came from here."""
-        self.queue = queue
+        """Sends to the events topic, or to the events queue when there is none. With
+        `secret`, every body is signed, so the producer can tell it came from here."""
+        self.destination = destination
         self.secret = secret
         self.metrics = metrics
         self.interval = interval
@@ -95,7 +99,8 @@ class EventPublisher:
             for index, text in enumerate(texts)
         ]
         try:
-            failed = {f.entry_id for f in unsettled(self.queue.send_batch(messages), len(messages))}
+            result = self.destination.send_batch(messages)
+            failed = {f.entry_id for f in unsettled(result, len(messages))}
         except AwsError as exc:
             failed = {m.id for m in messages}
             if self._failures == 0:

@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
             app.state.queue, make_sender(app.state.queue, settings.producer)
         )
         app.state.publishers = TopicPublishers.build(declared, settings)
-        app.state.tracking = Tracking.start(settings, app.state.queue)
+        app.state.tracking = Tracking.start(settings, app.state.queue, declared)
         yield
         await app.state.queue_target.sender.close()  # nothing accepted is left unsent
         await app.state.publishers.close()

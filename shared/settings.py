@@ -26,6 +26,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from shared.aws.limits import MAX_BATCH_ENTRIES, is_fifo
 from shared.token_bucket import Rate
 
+MAX_EVENTS_TOPIC_NAME = 62
+"""A replica's feed queue is named `<topic>-feed-` and 12 hex digits, within SQS's 80."""
+
 
 def _blank_is_none(value: object) -> object:
     """An empty variable (`TOPICS_FILE=`) means unset, not an empty name or the current dir."""
@@ -69,6 +72,15 @@ class SqsSettings(BaseModel):
         max_length=80,
         description="Where consumers publish status events for the producer; empty disables.",
     )
+    events_topic_name: Annotated[str | None, BlankIsNone] = Field(
+        default="messages-events",
+        max_length=MAX_EVENTS_TOPIC_NAME,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="SNS topic consumers publish status events to: it delivers them to the "
+        "events queue and to one feed queue per producer replica, so every replica's live "
+        "feed sees every event. Empty: consumers send to the events queue itself. Used only "
+        "while SQS_EVENTS_QUEUE_NAME is set.",
+    )
     max_receive_count: int = Field(default=5, ge=1, le=1000)
     visibility_timeout: int = Field(default=30, ge=0, le=43_200)
     wait_time_seconds: int = Field(default=20, ge=0, le=20)
@@ -105,6 +117,11 @@ class SqsSettings(BaseModel):
                 " SQS moves a FIFO queue's dead letters only to a FIFO queue"
             )
         return self
+
+    @property
+    def events_topic(self) -> str | None:
+        """The status events topic, when status events are on and fan out through one."""
+        return self.events_topic_name if self.events_queue_name else None
 
 
 class ProducerSettings(BaseModel):
@@ -212,6 +229,20 @@ class ProducerSettings(BaseModel):
         description="Live feed connections one producer process holds; beyond, a new one is "
         "refused with 503.",
     )
+    feed_queue_heartbeat_seconds: float = Field(
+        default=60.0,
+        ge=0.1,
+        le=3600,
+        description="How often a replica marks its feed queue alive (a queue tag) and removes "
+        "feed queues of replicas that stopped marking theirs.",
+    )
+    feed_queue_expiry_seconds: float = Field(
+        default=600.0,
+        ge=0.3,
+        le=86_400,
+        description="A feed queue whose mark is older than this belongs to a replica that died "
+        "without removing it, and is removed by any other. At least 3 heartbeats.",
+    )
     feed_max_clients_per_caller: int = Field(
         default=20,
         ge=1,
@@ -242,6 +273,16 @@ class ProducerSettings(BaseModel):
             raise ValueError(
                 "PRODUCER_MAX_BODY_BYTES_IN_FLIGHT must be at least PRODUCER_MAX_BODY_BYTES, "
                 "or the largest body allowed could never be read"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _expiry_outlasts_heartbeats(self) -> ProducerSettings:
+        if self.feed_queue_expiry_seconds < 3 * self.feed_queue_heartbeat_seconds:
+            raise ValueError(
+                "PRODUCER_FEED_QUEUE_EXPIRY_SECONDS must be at least 3 heartbeats "
+                "(PRODUCER_FEED_QUEUE_HEARTBEAT_SECONDS), or a live replica's queue could be "
+                "taken for a dead one's"
             )
         return self
 

@@ -1,14 +1,48 @@
 // Queue depths from stats frames, and the dead-letter redrive (an admin endpoint).
 
-import { apiUrl, clock, compact, count, readProblem } from "./format.js";
+import { apiUrl, clock, compact, count, el, readProblem } from "./format.js";
 
 const byId = (id) => document.getElementById(id);
 
 function showFeedHealth(stats) {
-  const reader = stats.events_reader;
+  // Through the events topic this replica's own feed queue brings the events it shows.
+  const reader = stats.feed_reader || stats.events_reader;
   byId("events-read").textContent = reader ? count(reader.events) : "off: no events queue";
   byId("events-malformed").textContent = reader ? count(reader.malformed) : "–";
+  const feedQueue = stats.feed_queue;
+  byId("feed-queue").textContent = feedQueue
+    ? `${feedQueue.name}${feedQueue.removed ? `; removed ${count(feedQueue.removed)} left behind` : ""}`
+    : stats.feed_reader ? "being made" : "none: events come through the shared queue";
   byId("pages").textContent = `${count(stats.clients)}, ${count(stats.dropped_clients)}`;
+}
+
+function age(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function queueRow(name, figures, className) {
+  // A queue that could not be read shows dashes; the note says why.
+  const cell = (value) => el("td", { className: "num", text: value });
+  return el("tr", { className, "data-queue": name }, [
+    el("th", { scope: "row", text: name }),
+    cell(figures ? compact(figures.visible) : "–"),
+    cell(figures ? compact(figures.in_flight) : "–"),
+    cell(figures ? age(figures.oldest_age_seconds) : "–"),
+  ]);
+}
+
+function showQueues(rows) {
+  // Every declared queue, each followed by its dead-letter queue.
+  const body = document.getElementById("queue-rows");
+  body.replaceChildren(
+    ...rows.flatMap((row) => [
+      queueRow(row.name, row.queue, "queue-row"),
+      queueRow(row.dlq ? row.dlq.name : `${row.name} dead letters`, row.dlq, "dlq-row"),
+    ]),
+  );
 }
 
 export function showDepths(stats) {
@@ -18,6 +52,7 @@ export function showDepths(stats) {
   byId("depth-visible").textContent = queue ? compact(queue.visible) : "–";
   byId("depth-in-flight").textContent = queue ? compact(queue.in_flight) : "–";
   byId("depth-dlq").textContent = dlq ? compact(dlq.visible) : "–";
+  showQueues(stats.queues || []);
   const note = byId("depth-note");
   note.classList.toggle("error-text", Boolean(stats.error));
   if (stats.error) {

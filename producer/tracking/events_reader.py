@@ -48,7 +48,7 @@ DROPPED_BODIES = Counter(
     registry=REGISTRY,
 )
 
-EventSink = Callable[[Sequence[StatusEvent]], None]
+EventSink = Callable[[Sequence[StatusEvent]], object]
 T = TypeVar("T")
 
 

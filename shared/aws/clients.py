@@ -18,6 +18,7 @@ from botocore.config import Config
 from shared.aws.request_metrics import count_requests
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch.client import CloudWatchClient
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sns.client import SNSClient
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 DEFAULT_REGION = "us-east-1"
-Service = Literal["sqs", "sns", "dynamodb", "s3"]
+Service = Literal["sqs", "sns", "dynamodb", "s3", "cloudwatch"]
 
 
 @overload
@@ -45,6 +46,10 @@ def build_client(
 def build_client(
     service: Literal["s3"], settings: Settings, *, long_poll: bool = ...
 ) -> S3Client: ...
+@overload
+def build_client(
+    service: Literal["cloudwatch"], settings: Settings, *, long_poll: bool = ...
+) -> CloudWatchClient: ...
 
 
 def build_client(service: Service, settings: Settings, *, long_poll: bool = False) -> Any:

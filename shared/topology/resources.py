@@ -1,6 +1,7 @@
 """Every resource the services need, made or brought to the configured shape: idempotent.
 
-The queue and its dead-letter queue, the status events queue, the status and idempotency
+The queue and its dead-letter queue, the status events queue (and the topic fanning
+events out to it and to each producer replica), the status and idempotency
 tables (when DynamoDB holds them) and,
 with `TOPICS_FILE` set, the declared topics, their queues and subscriptions. The local run,
 docker compose and the tests all call it, as often as they like.
@@ -12,7 +13,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from shared.aws import build_client, translate_errors
-from shared.topology.queues import QueuePair, ensure_queue, ensure_queue_pair
+from shared.topology.events_topic import ensure_events_queue, ensure_events_topic
+from shared.topology.queues import QueuePair, ensure_queue_pair
 from shared.topology.subscriptions import ensure_topics
 from shared.topology.topics_file import load_topics
 
@@ -27,9 +29,6 @@ if TYPE_CHECKING:
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-EVENTS_RETENTION_SECONDS = 600
-"""Status events are news, not records: an hour-old "done" helps no live feed."""
 
 
 def ensure_queues(settings: Settings, client: SQSClient | None = None) -> QueuePair:
@@ -46,9 +45,11 @@ def ensure_resources(settings: Settings) -> QueuePair:
     topics = load_topics(settings)
     sqs = build_client("sqs", settings)
     pair = ensure_queues(settings, sqs)
-    events = settings.sqs.events_queue_name
-    if events:
-        ensure_queue(sqs, events, {"MessageRetentionPeriod": str(EVENTS_RETENTION_SECONDS)})
+    events, topic = settings.sqs.events_queue_name, settings.sqs.events_topic
+    if events and topic:
+        ensure_events_topic(build_client("sns", settings), sqs, topic, events)
+    elif events:
+        ensure_events_queue(sqs, events)
         log.info("events queue ready: %s", events)
     if settings.consumer.idempotency_store == "dynamodb":
         table = settings.consumer.idempotency_table

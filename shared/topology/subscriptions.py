@@ -132,7 +132,7 @@ def ensure_subscriptions(
     client: SNSClient, topic: Topic, topic_arn: str, queues: dict[str, SubscribedQueue]
 ) -> None:
     """Subscribe each declared queue once, or bring its subscription to the declaration."""
-    existing = _subscriptions_by_endpoint(client, topic, topic_arn)
+    existing = subscriptions_by_endpoint(client, topic.name, topic_arn)
     for subscription in topic.subscriptions:
         endpoint = queues[subscription.queue].arn
         with _named(topic, subscription):
@@ -153,10 +153,10 @@ def desired_attributes(subscription: Subscription) -> dict[str, str]:
     return attributes
 
 
-def _subscriptions_by_endpoint(client: SNSClient, topic: Topic, topic_arn: str) -> dict[str, str]:
+def subscriptions_by_endpoint(client: SNSClient, topic: str, topic_arn: str) -> dict[str, str]:
     """Confirmed SQS subscriptions of the topic: queue ARN → subscription ARN."""
     found: dict[str, str] = {}
-    with translate_errors("SNS", topic.name):
+    with translate_errors("SNS", topic):
         pages = client.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
         for page in pages:
             for entry in page.get("Subscriptions", []):
@@ -181,7 +181,7 @@ def _subscribe(
                 ReturnSubscriptionArn=True,
             )
     except AwsRequestError:
-        left = _subscriptions_by_endpoint(client, topic, topic_arn).get(endpoint)
+        left = subscriptions_by_endpoint(client, topic.name, topic_arn).get(endpoint)
         if left is not None:
             with translate_errors("SNS", topic.name):
                 client.unsubscribe(SubscriptionArn=left)

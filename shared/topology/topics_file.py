@@ -60,6 +60,11 @@ def load_topics(settings: Settings) -> TopicsConfig:
         settings.sqs.dlq_name: "SQS_DLQ_NAME, the dead-letter queue",
         settings.sqs.events_queue_name: "SQS_EVENTS_QUEUE_NAME, the status events queue",
     }
+    if settings.sqs.events_topic in config.names:
+        raise TopicsConfigError(
+            f"topics file {path}: topic {settings.sqs.events_topic!r} is SQS_EVENTS_TOPIC_NAME,"
+            " the status events topic; declare a topic of its own"
+        )
     for queue, topics in config.feeds().items():
         if queue in reserved:
             raise TopicsConfigError(

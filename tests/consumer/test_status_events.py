@@ -12,9 +12,10 @@ from pydantic import SecretStr
 from consumer import status_publisher as events_module
 from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry, PermanentError
-from consumer.status_publisher import EventPublisher, pack
+from consumer.status_publisher import MAX_BODY_BYTES, EventPublisher, pack
 from consumer.worker import Worker
 from shared.aws import SqsQueue
+from shared.aws.sns import SnsTopic
 from shared.messages.event_signing import SIGNATURE_ATTRIBUTE, sign
 from shared.messages.status_events import EVENT_LIST, MAX_ERROR_LENGTH, Stage, StatusEvent
 from shared.settings import Settings
@@ -119,19 +120,25 @@ def event(n: int = 0, error: str | None = None) -> StatusEvent:
     return StatusEvent(id=str(uuid4()), stage=Stage.DONE, type=f"t{n}", queue="q", error=error)
 
 
-def test_events_are_sent_many_to_a_message(settings: Settings, mocked_aws: None) -> None:
+def test_events_are_sent_many_to_a_message_through_the_topic(
+    settings: Settings, mocked_aws: None
+) -> None:
     ensure_resources(settings)
     events_queue = SqsQueue.from_settings(settings, queue_name=str(settings.sqs.events_queue_name))
     metrics = Metrics()
-    publisher = EventPublisher(events_queue, metrics)
-    sent = [event(n) for n in range(300)]
+    publisher = EventPublisher(SnsTopic.from_settings(settings, "messages-events"), metrics)
+    sent = [event(n) for n in range(500)]
     for e in sent:
         publisher.publish(e)
     publisher.flush()
     bodies = events_queue.receive(max_messages=10, wait_time_seconds=0)
-    assert len(bodies) == 1  # 300 events, one SQS message
-    assert EVENT_LIST.validate_json(bodies[0].body) == sent
-    assert counter(metrics, "sqs_status_events_total", result="sent") == 300
+    received = [e for body in bodies for e in EVENT_LIST.validate_json(body.body)]
+    assert sorted(received, key=sent.index) == sent  # every event, in raw bodies
+    assert len(bodies) < 10
+    # ten bodies fit one PublishBatch, which SNS caps at 256 KiB with attributes
+    assert all(len(body.body.encode()) <= MAX_BODY_BYTES for body in bodies)
+    assert 10 * MAX_BODY_BYTES < 250_000
+    assert counter(metrics, "sqs_status_events_total", result="sent") == 500
 
 
 def test_bodies_are_signed_with_the_secret_and_left_plain_without_one(

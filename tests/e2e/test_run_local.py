@@ -20,6 +20,7 @@ import pytest
 
 from scripts.processes import free_port
 from tests.docs.snippets import python_project
+from tests.e2e.feeds import FeedWatcher, subscribed_name
 from tests.support import ROOT, http_status, post_json, service_env, shell_env, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -160,6 +161,32 @@ def join_with_the_docs_handlers(env_file: Path, producer: str, tmp_path: Path) -
     return [id_ for order, id_ in sent.items() if f"charged 2.0 for order {order}\n" in output]
 
 
+def each_feed_shows_what_the_other_was_sent(first: str, second: str) -> None:
+    """Five messages through each replica: both live feeds show all ten done."""
+    watchers = [FeedWatcher(first), FeedWatcher(second)]
+    try:
+        for watcher in watchers:
+            subscribed_name(watcher)
+        sent = set()
+        for url in (first, second):
+            for n in range(5):
+                order = {"order_id": f"F-{n}", "amount": 1.0}
+                status, body = post_json(
+                    f"{url}/messages", {"type": "order.created", "payload": order}
+                )
+                assert status == 202
+                sent.add(str(body["id"]))
+        for watcher in watchers:
+            wait_for(
+                lambda w=watcher: sent <= w.done,  # type: ignore[misc]
+                timeout=30,
+                what=f"all ten done on both feeds: {[len(w.done & sent) for w in watchers]}",
+            )
+    finally:
+        for watcher in watchers:
+            watcher.close()
+
+
 def join_a_second_producer(env_file: Path, first: str, earlier: list[str], tmp_path: Path) -> None:
     """Start a second producer as an operator adds a replica (the run's settings, its own
     port): it answers `done` for messages sent through the first, and the first for one sent
@@ -194,6 +221,7 @@ def join_a_second_producer(env_file: Path, first: str, earlier: list[str], tmp_p
                 timeout=20,
                 what="a message sent through the second producer done at the first",
             )
+            each_feed_shows_what_the_other_was_sent(first, url)
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(30) == 0, log_path.read_text()

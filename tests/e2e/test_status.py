@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.aws import OutgoingMessage
+from shared.aws.sns import SnsTopic
 from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
 from tests.e2e.conftest import Stack, StackFactory
 from tests.support import post_json, wait_for
@@ -62,9 +63,9 @@ def test_with_a_secret_signed_status_arrives_and_a_forged_body_is_dropped(
     assert sent[0] == 202
     message_id = str(sent[1]["id"])
     final_status(stack, message_id, "done")  # the consumer's events were signed and believed
-    events_queue = stack.queue(stack.settings.sqs.events_queue_name)
+    topic = SnsTopic.from_settings(stack.settings, str(stack.settings.sqs.events_topic))
     forged = StatusEvent(id=message_id, stage=Stage.DEAD, type="e2e.record", queue="x")
-    events_queue.send_batch([OutgoingMessage("0", EVENT_LIST.dump_json([forged]).decode())])
+    topic.send_batch([OutgoingMessage("0", EVENT_LIST.dump_json([forged]).decode())])
 
     def forged_counted() -> bool:
         with urllib.request.urlopen(f"{stack.producer_url}/metrics", timeout=5) as answer:  # noqa: S310

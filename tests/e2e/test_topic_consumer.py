@@ -66,6 +66,17 @@ def test_a_published_message_is_handled_once_per_queue_whose_filter_matches(
                 expect(reached.and_(page.locator(f'[data-queue="{queue}"]'))).to_contain_text(
                     f"{queue} done"
                 )
+            # the queue panel lists every declared queue, each followed by its dead letters
+            rows = page.locator("#queue-rows tr")
+            declared = ["messages", *FILTERS]
+            expect(rows).to_have_count(2 * len(declared), timeout=UI_TIMEOUT_MS)
+            names = [row.get_attribute("data-queue") for row in rows.all()]
+            assert names[0::2] == ["messages", *FILTERS]
+            assert names[1::2] == ["messages-dlq", *(f"{queue}-dlq" for queue in FILTERS)]
+            for queue in declared:
+                expect(page.locator(f'#queue-rows tr[data-queue="{queue}"] td').first).to_have_text(
+                    "0", timeout=UI_TIMEOUT_MS
+                )
         finally:
             browser.close()
 
