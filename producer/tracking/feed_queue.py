@@ -91,21 +91,28 @@ class FeedQueue:
         return self.url
 
     def beat(self) -> None:
-        """Renew the heartbeat; make the queue or the subscription again if either is gone."""
-        if self.url is None or self.subscription is None:
+        """Renew the heartbeat; make the queue, or only the subscription, again if gone."""
+        if self.url is None:
             self.open()
             return
         try:
             with translate_errors("SQS", self.name):
                 self.sqs.tag_queue(QueueUrl=self.url, Tags={HEARTBEAT_TAG: self._now()})
-            with translate_errors("SNS", self.topic.name):
-                self.topic.client.get_subscription_attributes(SubscriptionArn=self.subscription)
-        except (QueueNotFoundError, TopicNotFoundError):
-            log.warning(
-                "feed queue %s or its subscription was removed; making both again", self.name
-            )
+        except QueueNotFoundError:
+            log.warning("feed queue %s was removed; making it again", self.name)
             self.close()
             self.open()
+            return
+        if self.subscription is not None:
+            try:
+                with translate_errors("SNS", self.topic.name):
+                    self.topic.client.get_subscription_attributes(SubscriptionArn=self.subscription)
+                return
+            except TopicNotFoundError:
+                log.warning("feed queue %s was unsubscribed; subscribing it again", self.name)
+        self.subscription = subscribe_raw(
+            self.topic.client, self.topic.name, self.topic.arn, self.queue_arn(self.name)
+        )
 
     def sweep(self) -> int:
         """Remove the feed queues whose heartbeat expired, and subscriptions of feed queues

@@ -148,3 +148,21 @@ def test_the_heartbeat_is_a_tag_renewed_at_each_beat(topic: SnsTopic) -> None:
     clock.now += 61
     feed.beat()
     assert sqs.list_queue_tags(QueueUrl=feed.url)["Tags"] == {HEARTBEAT_TAG: "1000061"}
+
+
+def test_an_unsubscribed_queue_is_subscribed_again_and_kept_at_the_next_beat(
+    topic: SnsTopic,
+) -> None:
+    clock = Clock()
+    feed = replica(clock)
+    feed.open()
+    assert feed.subscription is not None
+    boto3.client("sns", region_name="us-east-1").unsubscribe(SubscriptionArn=feed.subscription)
+    topic.send_batch([OutgoingMessage("0", '["missed"]')])
+    assert feed.url is not None
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sqs.send_message(QueueUrl=feed.url, MessageBody='["kept"]')
+    feed.beat()
+    assert feed.name in subscribed_queues()
+    topic.send_batch([OutgoingMessage("0", '["after"]')])
+    assert sorted(bodies(feed)) == ['["after"]', '["kept"]']  # the same queue, not a new one
