@@ -11,7 +11,7 @@ and testing it, one more: `from consumer.testing import TestConsumer` runs the r
 over an in-memory queue.
 """
 
-from consumer.registry import HandlerRegistry, PermanentError, handler, registry
+from consumer.registry import HandlerRegistry, PermanentError, handler, registry, resource
 from consumer.retry import Backoff
 from consumer.worker import Worker
 from shared.messages.envelope import Envelope
@@ -26,4 +26,5 @@ __all__ = [
     "Worker",
     "handler",
     "registry",
+    "resource",
 ]

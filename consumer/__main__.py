@@ -13,6 +13,7 @@ from types import FrameType
 
 from prometheus_client import REGISTRY
 
+from consumer.handler_loop import handler_loop
 from consumer.health_server import serve_status
 from consumer.idempotency import store_from_settings
 from consumer.metrics import Metrics
@@ -35,6 +36,14 @@ def load_handler_modules(modules: list[str]) -> None:
             importlib.import_module(name)
         except ImportError as exc:
             raise SystemExit(f"CONSUMER_HANDLERS: cannot import {name!r}: {exc}") from exc
+
+
+def open_resources() -> None:
+    """Enter the handlers' resources before the first message; one failing stops start-up."""
+    try:
+        registry.resources.open()
+    except Exception as exc:
+        raise SystemExit(f"consumer: a handler resource did not start: {exc!r}") from exc
 
 
 def build_workers(settings: Settings, metrics: Metrics, events: EventSink | None) -> list[Worker]:
@@ -129,11 +138,14 @@ def main() -> int:
         settings.consumer.host,
         server.server_address[1],
     )
+    open_resources()
     if publisher is not None:
         publisher.start()
     try:
         run_all(workers)
     finally:
+        registry.resources.close()  # after the last message
+        handler_loop.close()  # every worker has stopped: no async handler is waited for
         if publisher is not None:
             publisher.close()
         server.shutdown()

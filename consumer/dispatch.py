@@ -12,11 +12,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
+from consumer.handler_loop import handler_loop
+from consumer.handler_threads import HandlerThreads
 from consumer.idempotency import Claim, IdempotencyStore
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry, named
@@ -45,10 +49,17 @@ MIN_CLAIM_SECONDS = 5.0
 
 @dataclass
 class _Run:
-    """A handler call on its own thread, so an overrunning one can be abandoned."""
+    """A handler call the dispatcher waits for: a sync one on a handler thread, so an
+    overrunning one can be abandoned; an async one as a task on the handler loop, so an
+    overrunning one can be cancelled."""
 
     finished: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+
+    def settle(self, task: Future[Any]) -> None:
+        if not task.cancelled():
+            self.error = task.exception()
+        self.finished.set()
 
 
 class Dispatcher:
@@ -64,8 +75,10 @@ class Dispatcher:
         shutdown: Shutdown,
         status: StatusRecorder,
         bodies: StoredBodies,
+        threads: HandlerThreads,
     ) -> None:
         self.registry = registry
+        self.threads = threads
         self.queue = queue
         self.settings = settings
         self.metrics = metrics
@@ -186,24 +199,28 @@ class Dispatcher:
         message: ReceivedMessage,
         while_running: Callable[[], None] = lambda: None,
     ) -> Outcome:
-        run = _Run()
-
-        def target() -> None:
-            try:
-                handler.run(payload, envelope)
-            except BaseException as exc:  # noqa: BLE001 - reported to the dispatcher
-                run.error = exc
-            finally:
-                run.finished.set()
-
         self.status.stage(envelope, message, Stage.PROCESSING)
         started = time.monotonic()
-        threading.Thread(target=target, name=f"handler-{envelope.id}", daemon=True).start()
+        if handler.is_async:
+            task = handler_loop.submit(handler.call(payload, envelope))
+        else:
+            task = self.threads.submit(partial(handler.run, payload, envelope))
+        run = _Run()
+        task.add_done_callback(run.settle)
         finished = self._wait(run, started, while_running)
         self.metrics.handler_seconds.labels(handler.name).observe(time.monotonic() - started)
         if not finished:
             self.metrics.abandoned.inc()
-            log.error("handler %s overran on %s; abandoned", handler.name, named(message, envelope))
+            if handler.is_async:
+                task.cancel()
+            else:
+                self.threads.abandon(task)
+            log.error(
+                "handler %s overran on %s; %s",
+                handler.name,
+                named(message, envelope),
+                "cancelled" if handler.is_async else "abandoned",
+            )
             return Abandoned(message)
         if run.error is None:
             self.metrics.processed.labels(handler.name).inc()

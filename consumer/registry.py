@@ -12,7 +12,6 @@ exact type wins, then the longest such prefix, then the default handler.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from typing import Any, Literal, TypeVar, get_origin, get_type_hints
 
 from pydantic import BaseModel
 
+from consumer.handler_loop import handler_loop
+from consumer.resources import Factory, Resource, Resources
 from consumer.retry import Backoff
 from shared.messages.envelope import Envelope, payload_preview
 
@@ -28,6 +29,7 @@ log = logging.getLogger("consumer.handlers")
 
 HandlerFn = Callable[..., Any]
 F = TypeVar("F", bound=HandlerFn)
+T = TypeVar("T")
 
 
 WILDCARD = "*"
@@ -92,11 +94,21 @@ class Handler:
             return envelope.payload
         return self.payload_model.model_validate(envelope.payload)
 
+    @property
+    def is_async(self) -> bool:
+        """An `async def` handler: its calls run on the process's one handler loop."""
+        return inspect.iscoroutinefunction(self.fn)
+
+    def call(self, payload: Any, envelope: Envelope) -> Any:
+        """The function's own result: a coroutine, for an async handler."""
+        return self.fn(*((payload, envelope) if self.wants_envelope else (payload,)))
+
     def run(self, payload: Any, envelope: Envelope) -> None:
-        args = (payload, envelope) if self.wants_envelope else (payload,)
-        result = self.fn(*args)
+        """Call the function and wait for it; an awaitable it returns runs on the handler
+        loop."""
+        result = self.call(payload, envelope)
         if inspect.isawaitable(result):
-            asyncio.run(_awaited(result))
+            handler_loop.run(_awaited(result))
 
     def __call__(self, envelope: Envelope) -> None:
         """Validate the payload and run the function; raises on any failure."""
@@ -128,6 +140,8 @@ class HandlerRegistry:
     """Message type → handler, plus a default for types nobody registered."""
 
     def __init__(self, default: HandlerFn | None = log_message) -> None:
+        self.resources = Resources()
+        """What this registry's handlers share for the consumer's life (`resource`)."""
         self._handlers: dict[str, Handler] = {}
         self._prefixes: list[tuple[str, Handler]] = []
         """Wildcard registrations, longest prefix first."""
@@ -143,6 +157,11 @@ class HandlerRegistry:
             return fn
 
         return register
+
+    def resource(self, factory: Factory[T]) -> Resource[T]:
+        """Decorator over a context manager function (async or not): entered once before
+        the first message, left after the last; call the result for its value."""
+        return self.resources.declare(factory)
 
     def register(
         self,
@@ -165,6 +184,7 @@ class HandlerRegistry:
         """The same handlers, later registrations included, with no default: what a test
         runs, so that a message no handler takes fails as `no_handler` instead of passing."""
         strict = HandlerRegistry(default=None)
+        strict.resources = self.resources
         strict._handlers = self._handlers
         strict._prefixes = self._prefixes
         return strict
@@ -192,3 +212,4 @@ registry = HandlerRegistry()
 """The registry `python -m consumer` runs; modules in CONSUMER_HANDLERS register here."""
 
 handler = registry.handler
+resource = registry.resource

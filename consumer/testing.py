@@ -93,9 +93,10 @@ class TestConsumer:
         self.dlq = self.broker.queue(self.dlq_name)
         self.metrics = Metrics()
         self._events = _Events()
+        self.registry = registry if default_handler else registry.without_default()
         self.worker = Worker(
             self.queue,
-            registry if default_handler else registry.without_default(),
+            self.registry,
             self.settings,
             self.metrics,
             store if store is not None else MemoryStore(),
@@ -146,8 +147,22 @@ class TestConsumer:
         }
         self.queue.send_batch([OutgoingMessage("0", body, values)])
 
+    def __enter__(self) -> TestConsumer:
+        """Enter the handlers' resources (`@resource`) as the consumer does at start."""
+        self.registry.resources.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Leave the handlers' resources, as the consumer does at the stop."""
+        self.registry.resources.close()
+
     def drain(self, *, max_rounds: int = MAX_ROUNDS) -> Drained:
-        """Run the worker until the queue is empty, jumping the clock to each retry."""
+        """Run the worker until the queue is empty, jumping the clock to each retry. The
+        handlers' resources are entered first if they are not yet (`close` leaves them)."""
+        self.registry.resources.open()
         received_before = self._received()
         events_before = len(self.events)
         for _ in range(max_rounds):

@@ -18,6 +18,7 @@ from functools import partial
 
 from consumer.acknowledger import Acknowledger
 from consumer.dispatch import Dispatcher
+from consumer.handler_threads import HandlerThreads
 from consumer.heartbeat import Heartbeat
 from consumer.idempotency import IdempotencyStore, MemoryStore
 from consumer.long_poll import LongPoll
@@ -77,6 +78,7 @@ class Worker:
             (lambda: payloads) if payloads else partial(LargePayloads.from_settings, settings),
             delete=settings.sqs.large_payload_delete,
         )
+        self.handler_threads = HandlerThreads(consumer.concurrency)
         self.dispatcher = Dispatcher(
             registry,
             self.config,
@@ -86,6 +88,7 @@ class Worker:
             self.shutdown,
             status,
             self.bodies,
+            self.handler_threads,
         )
         self.heartbeat = Heartbeat(
             queue,
@@ -150,6 +153,7 @@ class Worker:
                 for poller in extra:
                     poller.join()
             pool.shutdown(wait=True)
+            self.handler_threads.close()
             for poll in self._polls:
                 poll.finish()
             self.acknowledger.close()
