@@ -30,7 +30,9 @@ from bench.status_path import measure_status_path
 from bench.system import measure_light, measure_system, running_system
 from scripts.processes import HOST
 from shared.aws import AwsError
-from shared.settings import ProducerSettings
+from shared.settings import ConsumerSettings, ProducerSettings
+
+DEFAULT_CONCURRENCY = ConsumerSettings.model_fields["concurrency"].default
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -140,6 +142,15 @@ def measure_this_system(
                 timeout=config.timeout,
             ),
             cpu,
+        )
+        load = run.measurements["c"]
+        print(
+            f"      CPU per message: producer {load.cpu_ms_per_message('producer'):.2f} ms,"
+            f" consumer {load.cpu_ms_per_message('consumer'):.2f} ms; most threads at once:"
+            f" producer {load.peak_threads.get('producer', 0)},"
+            f" consumer {load.peak_threads.get('consumer', 0)}"
+            f" (CONSUMER_CONCURRENCY {env.get('CONSUMER_CONCURRENCY') or DEFAULT_CONCURRENCY})",
+            flush=True,
         )
         run.light = measure_light(
             system,

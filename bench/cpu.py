@@ -28,3 +28,16 @@ def machine_cpu() -> tuple[float, float]:
     ticks = [int(value) for value in first[1:]]
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle and iowait
     return sum(ticks) - idle, sum(ticks)
+
+
+def thread_count(pid: int | None) -> int:
+    """Threads a process has now; 0 if unknown."""
+    if pid is None:
+        return 0
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), 0
+    )

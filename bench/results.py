@@ -34,6 +34,14 @@ class Measurement:
     """Messages that did not make it (non-202 answers, missing receipts)."""
     operations: Mapping[str, float] = field(default_factory=dict)
     """The SQS requests by operation (SendMessageBatch, ReceiveMessage, ...)."""
+    process_cpu: Mapping[str, float] = field(default_factory=dict)
+    """CPU seconds each of our processes used while moving them (producer, consumer)."""
+    peak_threads: Mapping[str, int] = field(default_factory=dict)
+    """Most threads each of our processes had at once while moving them."""
+
+    def cpu_ms_per_message(self, process: str) -> float:
+        seconds = self.process_cpu.get(process, math.nan)
+        return seconds * 1000 / self.messages if self.messages else math.nan
 
     @property
     def rate(self) -> float:

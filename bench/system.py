@@ -8,6 +8,7 @@ their /metrics, before and after, the consumer's deletes included.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.cpu import cpu_seconds, thread_count
 from bench.handlers import RECORD_ENV
 from bench.load import post_load, post_trickle
 from bench.records import Records, following
@@ -127,7 +129,9 @@ def measure_system(
     run = "load"
     requests_before = system.sqs_requests()
     deleted_before = system.deleted()
-    with following(system.records) as records:
+    pids = {"producer": system.producer.process.pid, "consumer": system.consumer.process.pid}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    with following(system.records) as records, peak_threads(pids) as peaks:
         load = post_load(
             system.producer_url,
             run,
@@ -145,6 +149,7 @@ def measure_system(
     )
     handled = records.count(run)
     operations = _difference(system.sqs_requests(), requests_before)
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     return Measurement(
         key="c",
         label=f"this system: {clients} HTTP clients -> producer -> SQS -> consumer",
@@ -154,7 +159,29 @@ def measure_system(
         latencies=records.latencies(run),
         errors=messages - handled,
         operations=operations,
+        process_cpu=cpu,
+        peak_threads=dict(peaks),
     )
+
+
+@contextmanager
+def peak_threads(pids: Mapping[str, int], interval: float = 0.05) -> Iterator[dict[str, int]]:
+    """The most threads each process had at once while the block ran, sampled."""
+    peaks = dict.fromkeys(pids, 0)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(interval):
+            for name, pid in pids.items():
+                peaks[name] = max(peaks[name], thread_count(pid))
+
+    sampler = threading.Thread(target=sample, name="thread-sampler", daemon=True)
+    sampler.start()
+    try:
+        yield peaks
+    finally:
+        done.set()
+        sampler.join(5)
 
 
 def _difference(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
