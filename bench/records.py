@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.periodic import every
+
 FOLLOW_SECONDS = 0.02
 
 
@@ -59,17 +61,6 @@ class Records:
 @contextmanager
 def following(records: Records) -> Iterator[Records]:
     """Poll `records` in the background every 20 ms while the block runs."""
-    stop = threading.Event()
-
-    def follow() -> None:
-        while not stop.wait(FOLLOW_SECONDS):
-            records.poll()
-
-    thread = threading.Thread(target=follow, name="records", daemon=True)
-    thread.start()
-    try:
+    with every(FOLLOW_SECONDS, records.poll, "records"):
         yield records
-    finally:
-        stop.set()
-        thread.join(5)
-        records.poll()
+    records.poll()

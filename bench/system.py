@@ -8,7 +8,6 @@ their /metrics, before and after, the consumer's deletes included.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.cpu import cpu_seconds, thread_count
 from bench.handlers import RECORD_ENV
 from bench.load import post_load, post_trickle
+from bench.periodic import every
 from bench.records import Records, following
 from bench.results import LightLoad, Measurement
 from scripts.processes import HOST, Child, free_port, http_get, start, wait_for, wait_http_ok
@@ -168,20 +168,13 @@ def measure_system(
 def peak_threads(pids: Mapping[str, int], interval: float = 0.05) -> Iterator[dict[str, int]]:
     """The most threads each process had at once while the block ran, sampled."""
     peaks = dict.fromkeys(pids, 0)
-    done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(interval):
-            for name, pid in pids.items():
-                peaks[name] = max(peaks[name], thread_count(pid))
+        for name, pid in pids.items():
+            peaks[name] = max(peaks[name], thread_count(pid))
 
-    sampler = threading.Thread(target=sample, name="thread-sampler", daemon=True)
-    sampler.start()
-    try:
+    with every(interval, sample, "thread-sampler"):
         yield peaks
-    finally:
-        done.set()
-        sampler.join(5)
 
 
 def _difference(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:

@@ -114,6 +114,7 @@ def main() -> int:
     metrics = Metrics(REGISTRY)  # beside the process's and the SQS client's own metrics
     publisher = events_publisher(settings, metrics)
     workers = build_workers(settings, metrics, publisher)
+    open_resources()
 
     stopping = threading.Event()
 
@@ -138,7 +139,6 @@ def main() -> int:
         settings.consumer.host,
         server.server_address[1],
     )
-    open_resources()
     if publisher is not None:
         publisher.start()
     try:

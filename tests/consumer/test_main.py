@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -34,3 +35,26 @@ def test_the_example_handler_logs_an_order_id_with_a_newline_as_one_line(
     [line] = [r.getMessage() for r in caplog.records if r.name == "consumer.examples"]
     assert "\n" not in line
     assert "A-1\\nINFO forged line" in line
+
+
+def test_a_resource_that_does_not_start_stops_start_up_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contextlib import asynccontextmanager
+    from typing import NoReturn
+
+    from consumer.__main__ import open_resources
+    from consumer.resources import Resources
+
+    resources = Resources()
+
+    @asynccontextmanager
+    async def database() -> AsyncIterator[NoReturn]:
+        raise ConnectionRefusedError("database at 127.0.0.1:5432 refused")
+        yield
+
+    resources.declare(database)
+    monkeypatch.setattr(registry, "resources", resources)
+    with pytest.raises(SystemExit, match="a handler resource did not start: ConnectionRefused"):
+        open_resources()
+    assert not resources.is_open

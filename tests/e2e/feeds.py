@@ -46,3 +46,13 @@ def subscribed_name(watcher: FeedWatcher) -> str:
     wait_for(lambda: watcher.feed_queue is not None, timeout=20, what="the feed queue subscribed")
     assert watcher.feed_queue is not None
     return str(watcher.feed_queue["name"])
+
+
+def wait_all_done(watchers: list[FeedWatcher], ids: set[str], timeout: float = 30) -> None:
+    """Wait until every watcher's feed showed every one of `ids` done."""
+    for watcher in watchers:
+        wait_for(
+            lambda w=watcher: ids <= w.done,  # type: ignore[misc]
+            timeout=timeout,
+            what=f"{len(ids)} done on every feed: {[len(w.done & ids) for w in watchers]}",
+        )

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from tests.e2e.conftest import Stack, StackFactory
-from tests.e2e.feeds import FeedWatcher, subscribed_name
+from tests.e2e.feeds import FeedWatcher, subscribed_name, wait_all_done
 from tests.support import post_json, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -58,13 +58,7 @@ def test_each_replica_feed_shows_every_message_sent_through_the_other(
         assert len(names) == 2
         through_first = {send(first, n) for n in range(PER_REPLICA)}
         through_second = {send(second, n) for n in range(PER_REPLICA)}
-        everything = through_first | through_second
-        for watcher in watchers:
-            wait_for(
-                lambda w=watcher: everything <= w.done,  # type: ignore[misc]
-                timeout=30,
-                what=f"every message done on both feeds: {[len(w.done) for w in watchers]}",
-            )
+        wait_all_done(watchers, through_first | through_second)
     finally:
         for watcher in watchers:
             watcher.close()

@@ -20,7 +20,7 @@ import pytest
 
 from scripts.processes import free_port
 from tests.docs.snippets import python_project
-from tests.e2e.feeds import FeedWatcher, subscribed_name
+from tests.e2e.feeds import FeedWatcher, subscribed_name, wait_all_done
 from tests.support import ROOT, http_status, post_json, service_env, shell_env, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -176,12 +176,7 @@ def each_feed_shows_what_the_other_was_sent(first: str, second: str) -> None:
                 )
                 assert status == 202
                 sent.add(str(body["id"]))
-        for watcher in watchers:
-            wait_for(
-                lambda w=watcher: sent <= w.done,  # type: ignore[misc]
-                timeout=30,
-                what=f"all ten done on both feeds: {[len(w.done & sent) for w in watchers]}",
-            )
+        wait_all_done(watchers, sent)
     finally:
         for watcher in watchers:
             watcher.close()
