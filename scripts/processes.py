@@ -125,12 +125,22 @@ def stopped_on_failure(child: Child) -> Iterator[Child]:
         raise
 
 
+_given_ports: set[int] = set()
+"""Every port `free_port` handed out: the OS may offer a just-closed port again, and two
+children told the same port (a producer and a consumer started together) collide."""
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (the child binds it a moment later)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port nobody listens on right now (the child binds it a moment later), never one
+    this process was given before."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind((HOST, 0))
+            port: int = sock.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no fresh free port after 100 tries")
 
 
 def port_open(port: int) -> bool:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -66,6 +67,9 @@ class FeedQueue:
         self.clock = clock
         self.url: str | None = None
         self.subscription: str | None = None
+        self.closed = False
+        self._lock = threading.RLock()
+        """Held by open, beat and close: a close during an open removes what it made."""
         self.removed = 0
         """Queues left behind by other replicas that this one removed."""
 
@@ -74,8 +78,13 @@ class FeedQueue:
         _, partition, _, region, account, _ = self.topic.arn.split(":", 5)
         return f"arn:{partition}:sqs:{region}:{account}:{name}"
 
-    def open(self) -> str:
-        """Make the queue, open to the topic alone, and subscribe it; returns its URL."""
+    def open(self) -> str | None:
+        """Make the queue, open to the topic alone, and subscribe it; returns its URL, or
+        None once closed."""
+        with self._lock:
+            return None if self.closed else self._make()
+
+    def _make(self) -> str:
         topic_arn, arn = self.topic.arn, self.queue_arn(self.name)
         with translate_errors("SQS", self.name):
             self.url = self.sqs.create_queue(
@@ -92,16 +101,21 @@ class FeedQueue:
 
     def beat(self) -> None:
         """Renew the heartbeat; make the queue, or only the subscription, again if gone."""
+        with self._lock:
+            if not self.closed:
+                self._beat()
+
+    def _beat(self) -> None:
         if self.url is None:
-            self.open()
+            self._make()
             return
         try:
             with translate_errors("SQS", self.name):
                 self.sqs.tag_queue(QueueUrl=self.url, Tags={HEARTBEAT_TAG: self._now()})
         except QueueNotFoundError:
             log.warning("feed queue %s was removed; making it again", self.name)
-            self.close()
-            self.open()
+            self._remove()
+            self._make()
             return
         if self.subscription is not None:
             try:
@@ -139,7 +153,13 @@ class FeedQueue:
         return removed
 
     def close(self) -> None:
-        """Unsubscribe, then remove the queue: SNS never delivers to a queue that is gone."""
+        """Unsubscribe, then remove the queue (SNS never delivers to a queue that is gone);
+        an open still running finishes first, and none runs after."""
+        with self._lock:
+            self.closed = True
+            self._remove()
+
+    def _remove(self) -> None:
         self._unsubscribe(self.subscription)
         self.subscription = None
         if self.url is not None:
@@ -153,7 +173,8 @@ class FeedQueue:
         failures = 0
         while True:
             try:
-                await asyncio.to_thread(self.open)
+                if await asyncio.to_thread(self.open) is None:
+                    return  # closed meanwhile: the replica is stopping
                 break
             except AwsError as exc:
                 failures += 1

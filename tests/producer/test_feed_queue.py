@@ -166,3 +166,13 @@ def test_an_unsubscribed_queue_is_subscribed_again_and_kept_at_the_next_beat(
     assert feed.name in subscribed_queues()
     topic.send_batch([OutgoingMessage("0", '["after"]')])
     assert sorted(bodies(feed)) == ['["after"]', '["kept"]']  # the same queue, not a new one
+
+
+def test_an_open_after_the_close_makes_nothing(topic: SnsTopic) -> None:
+    """The stop closes while the start may still be opening: nothing may be left behind."""
+    feed = replica(Clock())
+    feed.close()
+    assert feed.open() is None
+    feed.beat()
+    assert feed_queue_names() == set()
+    assert feed.name not in subscribed_queues()
