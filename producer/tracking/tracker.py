@@ -134,9 +134,9 @@ class Tracking:
             # table; with no table, nobody needs the shared queue, whose events expire.
             if not topic:
                 tracking.reader = reader(queue.sibling(events_queue), tracker.record)
-            elif table is not None:
-                tracking.reader = reader(queue.sibling(events_queue), tracker.write)
-            if topic:
+            else:
+                if table is not None:
+                    tracking.reader = reader(queue.sibling(events_queue), tracker.write)
                 tracking.feed_queue = FeedQueue(
                     queue.client,
                     build_client("sns", settings),
