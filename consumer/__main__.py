@@ -13,6 +13,7 @@ from types import FrameType
 
 from prometheus_client import REGISTRY
 
+from consumer.chores import Chores
 from consumer.handler_loop import handler_loop
 from consumer.health_server import serve_status
 from consumer.idempotency import store_from_settings
@@ -139,15 +140,12 @@ def main() -> int:
         settings.consumer.host,
         server.server_address[1],
     )
-    if publisher is not None:
-        publisher.start()
     try:
-        run_all(workers)
+        with Chores(*([publisher] if publisher else [])).running():
+            run_all(workers)  # each worker runs its own chores: they settle before this ends
     finally:
         registry.resources.close()  # after the last message
         handler_loop.close()  # every worker has stopped: no async handler is waited for
-        if publisher is not None:
-            publisher.close()
         server.shutdown()
     return 0
 

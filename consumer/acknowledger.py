@@ -16,6 +16,9 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from typing_extensions import override
+
+from consumer.chores import Chore
 from consumer.metrics import Metrics
 from consumer.outcome import Abandoned, Dead, Done, Outcome, Released, Retry, named
 from consumer.queue import Queue
@@ -40,8 +43,14 @@ DELETE_ATTEMPTS = 6
 """About six seconds of retries: a delete that outlives a short outage spares a redelivery."""
 
 
-class Acknowledger:
-    """Deletes, delays, releases and dead-letters messages after their handlers ran."""
+class Acknowledger(Chore):
+    """Deletes, delays, releases and dead-letters messages after their handlers ran.
+
+    As a chore it settles what gathered every `window` seconds, or as soon as ten outcomes
+    wait; without a window, `add` settles at once on the caller's thread.
+    """
+
+    name = "acknowledger"
 
     def __init__(
         self,
@@ -59,58 +68,41 @@ class Acknowledger:
     ) -> None:
         """`on_dead_lettered` hears, after each dead-letter send, which copies the DLQ took
         and which it did not; `on_acknowledged`, which handled messages SQS has deleted."""
+        super().__init__()
         self.queue = queue
         self.dlq = dlq
         self.metrics = metrics
         self.backoff = backoff
         self.window = window
+        self.period = window
         self.on_settled = on_settled
         self.on_dead_lettered = on_dead_lettered
         self.on_acknowledged = on_acknowledged
         self._batch_bytes: int | None = None
         self._pending: list[Outcome] = []
         self._lock = threading.Lock()
-        self._full = threading.Event()
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Settle in the background after each window; without a window, `add` settles at once."""
-        if self.window > 0 and self._thread is None:
-            self._closed.clear()
-            self._thread = threading.Thread(target=self._run, name="acknowledger", daemon=True)
-            self._thread.start()
 
     def add(self, outcome: Outcome) -> None:
-        if self._thread is None:
+        if self.window <= 0:
             self.settle([outcome])
             return
         with self._lock:
             self._pending.append(outcome)
             if len(self._pending) >= MAX_BATCH_ENTRIES:
-                self._full.set()
+                self.wake.set()
 
-    def flush(self) -> None:
+    @override
+    def run(self) -> None:
+        """Settle every outcome gathered so far."""
         with self._lock:
             pending, self._pending = self._pending, []
-            self._full.clear()
+            self.wake.clear()
         if pending:
             self.settle(pending)
 
-    def close(self) -> None:
-        """Stop the background thread and settle whatever is still pending."""
-        self._closed.set()
-        self._full.set()
-        if self._thread is not None:
-            self._thread.join(30)
-            self._thread = None
-        self.flush()
-
-    def _run(self) -> None:
-        """Settle when ten outcomes wait, or when the window has passed, whichever is first."""
-        while not self._closed.is_set():
-            self._full.wait(self.window)
-            self.flush()
+    @override
+    def finish(self) -> None:
+        self.run()
 
     def settle(self, outcomes: Sequence[Outcome]) -> None:
         dead = [o for o in outcomes if isinstance(o, Dead)]

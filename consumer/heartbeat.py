@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from typing_extensions import override
+
+from consumer.chores import Chore
 from consumer.metrics import Metrics
 from consumer.queue import Queue
 from shared.aws import AwsError, ReceivedMessage
@@ -26,12 +29,15 @@ class _Held:
     extended_at: float
 
 
-class Heartbeat:
+class Heartbeat(Chore):
     """Extends the visibility of every held message once a fraction of it has passed.
 
     A message is held from the moment it is received until it is settled; after
-    `max_hold_seconds` it is no longer extended, so SQS can hand it to someone else.
+    `max_hold_seconds` it is no longer extended, so SQS can hand it to someone else. As a
+    chore it looks for due messages four times per extension interval, at most once a second.
     """
+
+    name = "heartbeat"
 
     def __init__(
         self,
@@ -43,17 +49,18 @@ class Heartbeat:
         max_hold_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.queue = queue
         self.metrics = metrics
         self.visibility_timeout = visibility_timeout
         self.interval = visibility_timeout * after_fraction
         """Extensions renew the queue's timeout, this far apart."""
+        self.period = max(0.05, min(1.0, self.interval / 4)) if self.interval > 0 else 0.0
+        """A zero visibility timeout has nothing to extend."""
         self.max_hold_seconds = max_hold_seconds
         self._clock = clock
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def hold(self, messages: Sequence[ReceivedMessage]) -> None:
         now = self._clock()
@@ -107,19 +114,6 @@ class Heartbeat:
         self.metrics.visibility_extended.inc(extended)
         return extended
 
-    def start(self) -> None:
-        if self.interval <= 0:
-            return  # a zero visibility timeout has nothing to extend
-        self._stopped.clear()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _run(self) -> None:
-        tick = max(0.05, min(1.0, self.interval / 4))
-        while not self._stopped.wait(tick):
-            self.beat()
+    @override
+    def run(self) -> None:
+        self.beat()

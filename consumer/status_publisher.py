@@ -1,8 +1,8 @@
 """Sending status events to the events topic (or queue), packed many to a message, in the
 background.
 
-A handler must never wait for the live feed: `publish` only appends to a bounded buffer. A
-background thread sends what gathered every `interval`, many events per SQS message, so the
+A handler must never wait for the live feed: `publish` only appends to a bounded buffer. As
+a background chore it sends what gathered every `interval`, many events per SQS message, so the
 feed costs a few requests per second whatever the message rate. When the events queue is
 down the oldest events are dropped (and counted) rather than letting the buffer grow: status
 is news, and the messages themselves are never affected. With `SQS_EVENTS_SECRET` set each
@@ -17,7 +17,9 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 
 from pydantic import SecretStr
+from typing_extensions import override
 
+from consumer.chores import Chore
 from consumer.metrics import Metrics
 from shared.aws import AwsError, OutgoingMessage, SqsQueue
 from shared.aws.batching import unsettled
@@ -35,7 +37,11 @@ SEND_ATTEMPTS = 3
 """Flushes that try a body before its events are dropped."""
 
 
-class EventPublisher:
+class EventPublisher(Chore):
+    """As a chore it sends what gathered every `interval` seconds, and the rest at the end."""
+
+    name = "status-events"
+
     def __init__(
         self,
         destination: SqsQueue | SnsTopic,
@@ -47,14 +53,13 @@ class EventPublisher:
     ) -> None:
         """Sends to the events topic, or to the events queue when there is none. With
         `secret`, every body is signed, so the producer can tell it came from here."""
+        super().__init__()
         self.destination = destination
         self.secret = secret
         self.metrics = metrics
-        self.interval = interval
+        self.period = interval
         self._buffer: deque[StatusEvent] = deque(maxlen=capacity)
         self._lock = threading.Lock()
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failures = 0
 
     def publish(self, event: StatusEvent) -> None:
@@ -64,23 +69,13 @@ class EventPublisher:
                 self.metrics.status_events.labels("dropped").inc()
             self._buffer.append(event)
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._closed.clear()
-            self._thread = threading.Thread(target=self._run, name="status-events", daemon=True)
-            self._thread.start()
-
-    def close(self) -> None:
-        """Stop the thread and send what is left, once."""
-        self._closed.set()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+    @override
+    def run(self) -> None:
         self.flush()
 
-    def _run(self) -> None:
-        while not self._closed.wait(self.interval):
-            self.flush()
+    @override
+    def finish(self) -> None:
+        self.flush()
 
     def flush(self) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from consumer.acknowledger import Acknowledger
+from consumer.chores import Chores
 from consumer.dispatch import Dispatcher
 from consumer.handler_threads import HandlerThreads
 from consumer.heartbeat import Heartbeat
@@ -107,6 +108,8 @@ class Worker:
             on_dead_lettered=status.dead_lettered,
             on_acknowledged=self.bodies.acknowledged,
         )
+        self.chores = Chores(self.heartbeat, self.acknowledger)
+        """Stopped in reverse: outcomes are settled while their messages are still held."""
 
     def stop(self) -> None:
         """Stop receiving; running handlers get `shutdown_timeout_seconds` to finish."""
@@ -135,8 +138,7 @@ class Worker:
         self._running = True
         self._polls = []
         self._last_receive = time.monotonic()
-        self.heartbeat.start()
-        self.acknowledger.start()
+        self.chores.start()
         consumer = self.settings.consumer
         pool = ThreadPoolExecutor(consumer.concurrency, thread_name_prefix="handler")
         extra = [
@@ -156,8 +158,7 @@ class Worker:
             self.handler_threads.close()
             for poll in self._polls:
                 poll.finish()
-            self.acknowledger.close()
-            self.heartbeat.stop()
+            self.chores.stop()
             self._running = False
         log.info("stopped polling %s", self.queue.name)
 
