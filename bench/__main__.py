@@ -183,7 +183,7 @@ def run_target(
     print(f"== {name} ({sqs_url}): one SQS round trip {run.round_trip * 1000:.1f} ms", flush=True)
     measure_baselines(run, sqs_url, config)
     measure_this_system(run, sqs_url, config, env, logs)
-    if not delayed:
+    if not delayed and endpoint.dynamodb:
         status = measure_status_path(sqs_url, config, env, logs)
         print(
             f"   s: status shared in DynamoDB: {status.requests_per_message:.3f} DynamoDB"

@@ -42,6 +42,8 @@ class Endpoint:
     port: int
     child: Child
     resettable: bool = False
+    dynamodb: bool = False
+    """Whether it serves DynamoDB too, for the status path's measurement."""
 
     def reset(self) -> None:
         """Forget every queue (moto only): a clean slate for the next set of measurements."""
@@ -55,7 +57,7 @@ def start_moto(env: Mapping[str, str], log_dir: Path) -> Endpoint:
     url = f"http://{HOST}:{port}"
     with stopped_on_failure(child):
         wait_http_ok(f"{url}/moto-api/data.json", child, STARTUP_SECONDS)
-    return Endpoint("moto", url, port, child, resettable=True)
+    return Endpoint("moto", url, port, child, resettable=True, dynamodb=True)
 
 
 def settings_for(endpoint_url: str, queue_name: str, wait_seconds: int) -> Settings:

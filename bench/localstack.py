@@ -102,14 +102,15 @@ def _sqs_ready(url: str) -> bool:
 
 
 def start_localstack(env: Mapping[str, str], log_dir: Path) -> Endpoint:
-    """localstack serving SQS alone, path-style queue URLs, on a free loopback port."""
+    """localstack serving SQS and SNS (the status events' topic), path-style queue URLs, on a
+    free loopback port. It has no DynamoDB: the status path is measured on moto alone."""
     python = ensure_venv()
     port = free_port()
     work = cache_dir() / "localstack-work"
     work.mkdir(parents=True, exist_ok=True)
     own_env = {
         **env,
-        "SERVICES": "sqs",
+        "SERVICES": "sqs,sns",
         "SQS_ENDPOINT_STRATEGY": "path",
         "GATEWAY_LISTEN": f"{HOST}:{port}",
         **OFFLINE,

@@ -12,9 +12,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,9 +24,9 @@ from consumer.outcome import Abandoned, Dead, Done, Outcome, Retry, named
 from consumer.queue_config import QueueConfig
 from consumer.registry import Handler, HandlerRegistry, PayloadMismatchError, PermanentError
 from consumer.retry import Backoff
-from consumer.shutdown import Shutdown
 from consumer.status_recorder import StatusRecorder
 from consumer.stored_bodies import StoredBodies
+from consumer.watchdog import Watchdog
 from shared.aws import AwsError, ReceivedMessage
 from shared.aws.s3 import ObjectMissingError
 from shared.messages.dead_letter import Reason
@@ -42,24 +39,12 @@ from shared.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.5
-"""How often a waiting dispatcher checks for a shutdown deadline and renews its claim."""
 MIN_CLAIM_SECONDS = 5.0
 
 
-@dataclass
-class _Run:
-    """A handler call the dispatcher waits for: a sync one on a handler thread, so an
-    overrunning one can be abandoned; an async one as a task on the handler loop, so an
-    overrunning one can be cancelled."""
-
-    finished: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-
-    def settle(self, task: Future[Any]) -> None:
-        if not task.cancelled():
-            self.error = task.exception()
-        self.finished.set()
+class WrittenOff(Exception):  # noqa: N818 - a signal, not an error
+    """Raised on a handler thread whose call returned after the watchdog had settled its
+    message as abandoned: the message is no longer this thread's to settle."""
 
 
 class Dispatcher:
@@ -72,18 +57,22 @@ class Dispatcher:
         settings: ConsumerSettings,
         metrics: Metrics,
         store: IdempotencyStore,
-        shutdown: Shutdown,
         status: StatusRecorder,
         bodies: StoredBodies,
         threads: HandlerThreads,
+        watchdog: Watchdog,
+        on_abandoned: Callable[[Abandoned], None],
     ) -> None:
+        """`on_abandoned` settles a message whose plain handler overran, on the watchdog's
+        thread, since the handler's own thread is still inside the call."""
         self.registry = registry
         self.threads = threads
+        self.watchdog = watchdog
+        self.on_abandoned = on_abandoned
         self.queue = queue
         self.settings = settings
         self.metrics = metrics
         self.store = store
-        self.shutdown = shutdown
         self.status = status
         self.bodies = bodies
         self.default_backoff = Backoff(settings.retry_base_seconds, settings.retry_max_seconds)
@@ -173,7 +162,7 @@ class Dispatcher:
             return retry
         renewed = [time.monotonic()]
 
-        def renew() -> None:
+        def renew() -> None:  # on the watchdog's thread, while the handler runs
             if time.monotonic() - renewed[0] >= hold / 3:
                 renewed[0] = time.monotonic()
                 try:
@@ -197,32 +186,19 @@ class Dispatcher:
         payload: Any,
         envelope: Envelope,
         message: ReceivedMessage,
-        while_running: Callable[[], None] = lambda: None,
+        renew: Callable[[], None] = lambda: None,
     ) -> Outcome:
         self.status.stage(envelope, message, Stage.PROCESSING)
         started = time.monotonic()
-        if handler.is_async:
-            task = handler_loop.submit(handler.call(payload, envelope))
+        if not handler.is_async:
+            error = self._call(handler, payload, envelope, message, renew, started)
         else:
-            task = self.threads.submit(partial(handler.run, payload, envelope))
-        run = _Run()
-        task.add_done_callback(run.settle)
-        finished = self._wait(run, started, while_running)
+            error, in_time = self._await(handler, payload, envelope, renew)
+            if not in_time:
+                self._overran(handler, message, envelope, started)
+                return Abandoned(message)
         self.metrics.handler_seconds.labels(handler.name).observe(time.monotonic() - started)
-        if not finished:
-            self.metrics.abandoned.inc()
-            if handler.is_async:
-                task.cancel()
-            else:
-                self.threads.abandon(task)
-            log.error(
-                "handler %s overran on %s; %s",
-                handler.name,
-                named(message, envelope),
-                "cancelled" if handler.is_async else "abandoned",
-            )
-            return Abandoned(message)
-        if run.error is None:
+        if error is None:
             self.metrics.processed.labels(handler.name).inc()
             return Done(message)
         self.metrics.failed.labels("handler_error").inc()
@@ -231,32 +207,77 @@ class Dispatcher:
             handler.name,
             named(message, envelope),
             message.receive_count,
-            exc_info=run.error,
+            exc_info=error,
         )
-        error = f"{type(run.error).__name__}: {run.error}"
-        if isinstance(run.error, PermanentError):
-            return self._dead(
-                message, Reason.PERMANENT_ERROR, error, count=False, envelope=envelope
-            )
+        text = f"{type(error).__name__}: {error}"
+        if isinstance(error, PermanentError):
+            return self._dead(message, Reason.PERMANENT_ERROR, text, count=False, envelope=envelope)
         limit = self.queue.max_receive_count
         if limit is not None and message.receive_count >= limit:
             return self._dead(
-                message, Reason.RETRIES_EXHAUSTED, error, count=False, envelope=envelope
+                message, Reason.RETRIES_EXHAUSTED, text, count=False, envelope=envelope
             )
-        return self._retry(handler, message, error)
+        return self._retry(handler, message, text)
 
-    def _wait(self, run: _Run, started: float, while_running: Callable[[], None]) -> bool:
-        """Wait for the handler, up to its time limit or the shutdown deadline."""
-        limit = started + self.settings.handler_timeout_seconds
-        while True:
-            deadline = self.shutdown.deadline
-            until = limit if deadline is None else min(limit, deadline)
-            remaining = until - time.monotonic()
-            if remaining <= 0:
-                return run.finished.is_set()
-            if run.finished.wait(min(remaining, TICK_SECONDS)):
-                return True
-            while_running()
+    def _await(
+        self, handler: Handler, payload: Any, envelope: Envelope, renew: Callable[[], None]
+    ) -> tuple[BaseException | None, bool]:
+        """A coroutine handler as a task on the handler loop, this thread waiting; an overrun
+        cancels the task, which ends the wait. Returns its error, and whether it finished in
+        time."""
+        task = handler_loop.submit(handler.call(payload, envelope))
+        watch = self.watchdog.watch(task.cancel, renew)
+        finished = threading.Event()
+        task.add_done_callback(lambda _: finished.set())
+        finished.wait()
+        in_time = self.watchdog.done(watch)
+        if not in_time or task.cancelled():
+            return None, False
+        return task.exception(), True
+
+    def _call(
+        self,
+        handler: Handler,
+        payload: Any,
+        envelope: Envelope,
+        message: ReceivedMessage,
+        renew: Callable[[], None],
+        started: float,
+    ) -> BaseException | None:
+        """A plain handler, right here on this handler thread. If it overruns, the watchdog
+        writes the thread off and settles the message; when the call returns at last, this
+        thread raises `WrittenOff` and leaves."""
+        thread = threading.current_thread()
+
+        def overran() -> None:
+            self.threads.write_off(thread)
+            self._overran(handler, message, envelope, started)
+            abandoned = Abandoned(message)
+            self.status.outcome(envelope, abandoned)
+            self.on_abandoned(abandoned)
+
+        watch = self.watchdog.watch(overran, renew)
+        error: BaseException | None = None
+        try:
+            handler.run(payload, envelope)
+        except BaseException as exc:  # noqa: BLE001 - its outcome is decided below
+            error = exc
+        if not self.watchdog.done(watch):
+            log.info("abandoned handler %s returned on %s", handler.name, named(message, envelope))
+            raise WrittenOff
+        return error
+
+    def _overran(
+        self, handler: Handler, message: ReceivedMessage, envelope: Envelope, started: float
+    ) -> None:
+        self.metrics.handler_seconds.labels(handler.name).observe(time.monotonic() - started)
+        self.metrics.abandoned.inc()
+        log.error(
+            "handler %s overran on %s; %s",
+            handler.name,
+            named(message, envelope),
+            "cancelled" if handler.is_async else "abandoned",
+        )
 
     def _retry(self, handler: Handler, message: ReceivedMessage, error: str) -> Retry:
         backoff = handler.retry or self.default_backoff

@@ -1,10 +1,10 @@
-"""The threads plain `def` handlers run on: made once, reused for every message.
+"""The worker's handler threads: made once, reused for every message.
 
-A thread cannot be cancelled, so a sync handler runs on one of these while the worker's
-thread waits for it with the time limit; one that overruns is abandoned. Its thread is
-written off (it leaves once the call returns) and replaced at once, so the capacity holds;
-at most `max_written_off` written-off threads may still be running, beyond which none is
-replaced and the pool shrinks until they return. Nothing is made per message.
+Each takes a received message and handles it, a plain `def` handler running right there.
+A thread cannot be cancelled, so when a call overruns, the watchdog writes its thread off
+(it leaves once the call returns) and one is started in its place at once, so the capacity
+holds. At most `max_written_off` written-off threads may still be running, beyond which
+none is replaced and the pool shrinks until they return. Nothing is made per message.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class HandlerThreads:
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._written_off: set[threading.Thread] = set()
-        self._running: dict[Future[Any], threading.Thread] = {}
+        self._left = threading.Condition(self._lock)
+        self._closing = False
         self._names = count(1)
         self.replaced = 0
         """Threads started in place of abandoned ones."""
@@ -55,15 +56,16 @@ class HandlerThreads:
         self._jobs.put(job)
         return job.future
 
-    def abandon(self, future: Future[Any]) -> None:
-        """Write off the thread running `future`'s call and start another in its place."""
+    def write_off(self, thread: threading.Thread) -> None:
+        """Give up on `thread`'s call: it leaves once that returns, and another serves in its
+        place."""
         with self._lock:
-            thread = self._running.get(future)
-            if thread is None or thread not in self._threads:  # it finished meanwhile
+            if thread not in self._threads:
                 return
             self._threads.discard(thread)
             self._written_off.add(thread)
-            if self._fill():
+            # While closing, one for one: each thread serving then takes one leave-token.
+            if self._fill(at_most=1 if self._closing else None):
                 self.replaced += 1
             else:
                 log.warning(
@@ -73,29 +75,37 @@ class HandlerThreads:
                     len(self._threads),
                 )
 
-    def close(self) -> None:
-        """Let the threads leave once the jobs before this are done; returns at once. A
-        later `submit` starts threads again."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Let the threads leave once every job before this is done, and wait for them up to
+        `timeout`, but not for those written off. A later `submit` starts threads again.
+        Returns whether all have left."""
         with self._lock:
-            leaving, self._threads = len(self._threads), set()
+            self._closing = True
+            leaving = len(self._threads)
         for _ in range(leaving):
             self._jobs.put(None)
+        with self._left:
+            left = self._left.wait_for(lambda: not self._threads, timeout)
+            self._closing = False  # a leave-token still queued is ignored from now on
+            return left
 
-    def _fill(self) -> bool:
+    def _fill(self, at_most: int | None = None) -> bool:
         """Start threads up to `size`, while the written-off ones are within their bound;
         returns whether any was started."""
-        started = False
+        started = 0
         limit = self.size + self.max_written_off
         while (
-            len(self._threads) < self.size and len(self._threads) + len(self._written_off) < limit
+            len(self._threads) < self.size
+            and len(self._threads) + len(self._written_off) < limit
+            and (at_most is None or started < at_most)
         ):
             self._start()
-            started = True
-        return started
+            started += 1
+        return started > 0
 
     def _start(self) -> None:
         thread = threading.Thread(
-            target=self._serve, name=f"handler-call-{next(self._names)}", daemon=True
+            target=self._serve, name=f"handler-{next(self._names)}", daemon=True
         )
         self._threads.add(thread)
         thread.start()
@@ -105,19 +115,19 @@ class HandlerThreads:
         while True:
             job = self._jobs.get()
             if job is None:
-                break
-            with self._lock:
-                if not job.future.set_running_or_notify_cancel():
-                    continue  # cancelled before it started
-                self._running[job.future] = me
+                with self._lock:
+                    if self._closing and me in self._threads:
+                        self._threads.discard(me)
+                        self._left.notify_all()
+                        return
+                continue
+            if not job.future.set_running_or_notify_cancel():
+                continue  # cancelled before it started
             try:
                 job.future.set_result(job.call())
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
                 job.future.set_exception(exc)
             with self._lock:
-                del self._running[job.future]
                 if me in self._written_off:
                     self._written_off.discard(me)
                     return
-        with self._lock:
-            self._threads.discard(me)

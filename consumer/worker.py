@@ -13,12 +13,11 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from consumer.acknowledger import Acknowledger
 from consumer.chores import Chores
-from consumer.dispatch import Dispatcher
+from consumer.dispatch import Dispatcher, WrittenOff
 from consumer.handler_threads import HandlerThreads
 from consumer.heartbeat import Heartbeat
 from consumer.idempotency import IdempotencyStore, MemoryStore
@@ -33,6 +32,7 @@ from consumer.shutdown import Shutdown
 from consumer.slots import Slots
 from consumer.status_recorder import EventSink, StatusRecorder
 from consumer.stored_bodies import StoredBodies
+from consumer.watchdog import Watchdog
 from shared.aws import AwsError, ReceivedMessage
 from shared.aws.backoff import error_backoff
 from shared.messages.large_payload import LargePayloads
@@ -80,16 +80,20 @@ class Worker:
             delete=settings.sqs.large_payload_delete,
         )
         self.handler_threads = HandlerThreads(consumer.concurrency)
+        self.watchdog = Watchdog(self.shutdown, consumer.handler_timeout_seconds)
+        self._group_rest: dict[str, Sequence[ReceivedMessage]] = {}
+        """For each FIFO message being handled, the messages of its group after it."""
         self.dispatcher = Dispatcher(
             registry,
             self.config,
             consumer,
             self.metrics,
             store if store is not None else MemoryStore(),
-            self.shutdown,
             status,
             self.bodies,
             self.handler_threads,
+            self.watchdog,
+            self._abandoned,
         )
         self.heartbeat = Heartbeat(
             queue,
@@ -108,8 +112,9 @@ class Worker:
             on_dead_lettered=status.dead_lettered,
             on_acknowledged=self.bodies.acknowledged,
         )
-        self.chores = Chores(self.heartbeat, self.acknowledger)
-        """Stopped in reverse: outcomes are settled while their messages are still held."""
+        self.chores = Chores(self.heartbeat, self.acknowledger, self.watchdog)
+        """Stopped in reverse: handler calls are settled first, then their outcomes with
+        SQS while their messages are still held."""
 
     def stop(self) -> None:
         """Stop receiving; running handlers get `shutdown_timeout_seconds` to finish."""
@@ -139,30 +144,27 @@ class Worker:
         self._polls = []
         self._last_receive = time.monotonic()
         self.chores.start()
-        consumer = self.settings.consumer
-        pool = ThreadPoolExecutor(consumer.concurrency, thread_name_prefix="handler")
         extra = [
-            threading.Thread(target=self._loop, args=(pool, None, False), name=f"poller-{n}")
-            for n in range(1, consumer.pollers)
+            threading.Thread(target=self._loop, args=(None, False), name=f"poller-{n}")
+            for n in range(1, self.settings.consumer.pollers)
         ]
         try:
             for poller in extra:
                 poller.start()
-            self._loop(pool, max_batches, until_empty)
+            self._loop(max_batches, until_empty)
         finally:
             if extra:
                 self.stop()  # the first poller is done: so are the others
                 for poller in extra:
                     poller.join()
-            pool.shutdown(wait=True)
-            self.handler_threads.close()
+            self.handler_threads.close()  # every message handled, or written off
             for poll in self._polls:
                 poll.finish()
             self.chores.stop()
             self._running = False
         log.info("stopped polling %s", self.queue.name)
 
-    def _loop(self, pool: ThreadPoolExecutor, max_batches: int | None, until_empty: bool) -> None:
+    def _loop(self, max_batches: int | None, until_empty: bool) -> None:
         sqs = self.settings.sqs
         failures = 0
         batches = 0
@@ -199,26 +201,27 @@ class Worker:
             batches += 1
             self._mark_receive()
             if messages:
-                self.dispatch(messages, pool)
+                self.dispatch(messages)
             elif until_empty and self.heartbeat.held == 0:
                 break  # nothing running and nothing waiting to be settled
             elif sqs.wait_time_seconds == 0:
                 self.shutdown.wait(SHORT_POLL_PAUSE_SECONDS)  # no long poll to wait in
 
-    def dispatch(self, messages: Sequence[ReceivedMessage], pool: ThreadPoolExecutor) -> None:
-        """Start a handler for each message; what arrives after a stop goes straight back.
+    def dispatch(self, messages: Sequence[ReceivedMessage]) -> None:
+        """Queue each message for a handler thread; what arrives after a stop goes straight
+        back.
 
-        On a FIFO queue each message group runs as one task, in order.
+        On a FIFO queue each message group is one job, handled in order.
         """
         self.metrics.received.inc(len(messages))
         self.heartbeat.hold(messages)
         self.slots.take(len(messages))
         if self.config.fifo:
             for group in by_group(messages):
-                pool.submit(self._handle_group, group)
+                self.handler_threads.submit(partial(self._handle_group, group))
             return
         for message in messages:
-            pool.submit(self._handle, message)
+            self.handler_threads.submit(partial(self._handle, message))
 
     def _release_late(self, messages: Sequence[ReceivedMessage]) -> None:
         """What a poll abandoned at the stop brought back: straight back to the queue."""
@@ -234,11 +237,11 @@ class Worker:
         consumers. A dead-lettered message has left the queue: the group goes on.
         """
         for index, message in enumerate(messages):
+            self._group_rest[message.receipt_handle] = messages[index + 1 :]
             outcome = self._handle(message)
+            rest = self._group_rest.pop(message.receipt_handle, ())
             if outcome is None or isinstance(outcome, Retry | Abandoned):
-                for later in messages[index + 1 :]:
-                    self.acknowledger.add(Released(later))
-                    self.slots.give()
+                self._release(rest)
                 return
 
     def _handle(self, message: ReceivedMessage) -> Outcome | None:
@@ -248,18 +251,30 @@ class Worker:
         background: holding the slot through that round trip would make the next receive
         ask for fewer messages than the pool can run.
         """
+        outcome: Outcome | None
         try:
-            outcome: Outcome = (
-                Released(message) if self.stopping else self.dispatcher.handle(message)
-            )
+            outcome = Released(message) if self.stopping else self.dispatcher.handle(message)
             self.acknowledger.add(outcome)
-        except Exception:  # a bug here must not leak the slot or kill the pool thread
+        except WrittenOff:
+            raise  # `_abandoned` has settled it and given its slot back
+        except Exception:  # a bug here must not leak the slot or kill the thread
             log.exception("handling %s failed", named(message))
             self._settled([message])
-            return None
-        finally:
-            self.slots.give()
+            outcome = None
+        self.slots.give()
         return outcome
+
+    def _abandoned(self, outcome: Abandoned) -> None:
+        """A plain handler overran and its thread is written off: settle its message here,
+        on the watchdog's thread, and the rest of its FIFO group with it."""
+        self.acknowledger.add(outcome)
+        self.slots.give()
+        self._release(self._group_rest.pop(outcome.message.receipt_handle, ()))
+
+    def _release(self, messages: Sequence[ReceivedMessage]) -> None:
+        for message in messages:
+            self.acknowledger.add(Released(message))
+            self.slots.give()
 
     def _settled(self, messages: Sequence[ReceivedMessage]) -> None:
         self.heartbeat.let_go([m.receipt_handle for m in messages])

@@ -110,12 +110,6 @@ class EventsReader:
         self.counts = ReaderCounts()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._stopping = asyncio.Event()
-        if secret is None:
-            log.warning(
-                "events queue %s: status events are unsigned (SQS_EVENTS_SECRET unset); "
-                "whoever may send to it can write any message's status",
-                queue.name,
-            )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -118,6 +118,12 @@ class Tracking:
         writer = StatusWriter(table) if table else None
         tracking = cls(Tracker(StatusStore(producer.status_capacity), hub, writer), table)
         events_queue, topic = settings.sqs.events_queue_name, settings.sqs.events_topic
+        if events_queue and settings.sqs.events_secret is None:
+            log.warning(
+                "status events are unsigned (SQS_EVENTS_SECRET unset): whoever may send to "
+                "%s can write any message's status",
+                topic or events_queue,
+            )
         if events_queue:
             # The producer's own client: its read timeout is not stretched for long polls,
             # so a poll waits at most half of it.

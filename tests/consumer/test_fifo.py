@@ -13,7 +13,8 @@ from shared.aws import ReceivedMessage, SqsQueue
 from shared.messages.envelope import Envelope
 from shared.topology.resources import ensure_queues
 from tests.conftest import make_settings
-from tests.support import enqueue
+from tests.consumer.conftest import counter
+from tests.support import enqueue, wait_for
 
 
 def fifo_worker(mocked_aws: None, **consumer: Any) -> tuple[Worker, SqsQueue]:
@@ -91,3 +92,29 @@ def test_grouping_keeps_delivery_order_within_each_group() -> None:
     batch = [message("a", 1), message("b", 2), message("a", 3), message("b", 4), message("c", 5)]
     groups = by_group(batch)
     assert [[m.message_id for m in g] for g in groups] == [["m1", "m3"], ["m2", "m4"], ["m5"]]
+
+
+def test_an_overrunning_step_is_abandoned_and_the_rest_of_its_group_released_once(
+    mocked_aws: None,
+) -> None:
+    worker, queue = fifo_worker(mocked_aws, concurrency=2, handler_timeout_seconds=0.5)
+    release = threading.Event()
+    seen: list[int] = []
+
+    def step(payload: dict[str, Any]) -> None:
+        seen.append(payload["n"])
+        if payload["n"] == 0:
+            release.wait(10)  # overruns: its thread is written off
+
+    worker.dispatcher.registry.register("step", step)
+    send_group(queue, "a", 3)
+    worker.run(max_batches=1)
+    assert seen == [0]  # the rest of the group was never started
+    assert counter(worker.metrics, "sqs_handlers_abandoned_total") == 1
+    assert counter(worker.metrics, "sqs_messages_released_total") == 2
+    assert worker.slots.busy == 0
+    release.set()  # the written-off call returns: it settles nothing more
+    wait_for(lambda: worker.handler_threads.threads == 0, timeout=5, what="the thread gone")
+    assert worker.slots.busy == 0
+    assert counter(worker.metrics, "sqs_messages_released_total") == 2
+    assert counter(worker.metrics, "sqs_messages_deleted_total") == 0

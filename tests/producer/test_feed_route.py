@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -283,3 +284,17 @@ def test_a_page_that_falls_behind_is_closed_with_try_again_later(
         assert hub.dropped_clients == 1
         with client.websocket_connect("/feed") as again:  # the page's reconnect works
             assert len(receive(again)["recent"]) == 5
+
+
+def test_unsigned_events_are_warned_about_once_with_a_table_and_a_topic(
+    settings: Settings, mocked_aws: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = tracked_settings(settings, status_store="dynamodb")
+    assert settings.sqs.events_secret is None
+    assert settings.sqs.events_topic
+    ensure_resources(settings)
+    with caplog.at_level(logging.WARNING), TestClient(create_app(settings)):
+        pass
+    warnings = [r.getMessage() for r in caplog.records if "unsigned" in r.getMessage()]
+    assert len(warnings) == 1, warnings  # two readers, one warning
+    assert settings.sqs.events_topic in warnings[0]
