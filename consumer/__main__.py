@@ -110,7 +110,7 @@ def status_server(
 
 def main() -> int:
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, "consumer")
     load_handler_modules(settings.consumer.handlers)
     metrics = Metrics(REGISTRY)  # beside the process's and the SQS client's own metrics
     publisher = events_publisher(settings, metrics)

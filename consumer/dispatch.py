@@ -27,6 +27,7 @@ from consumer.retry import Backoff
 from consumer.status_recorder import StatusRecorder
 from consumer.stored_bodies import StoredBodies
 from consumer.watchdog import Watchdog
+from shared import log_context
 from shared.aws import AwsError, ReceivedMessage
 from shared.aws.s3 import ObjectMissingError
 from shared.messages.dead_letter import Reason
@@ -81,7 +82,13 @@ class Dispatcher:
         """Read the message (its body fetched from S3 first when it is a pointer) and run
         each envelope it holds in turn: an S3 notification holds one per record. The message
         is done when all are; the first that is not decides its outcome, and a retry runs
-        the records again (an idempotent handler skips those it completed)."""
+        the records again (an idempotent handler skips those it completed).
+
+        Every line logged meanwhile, the handler's own included, carries the message's ids."""
+        with log_context.bound(message_id=message.message_id, queue=self.queue.name):
+            return self._handle(message)
+
+    def _handle(self, message: ReceivedMessage) -> Outcome:
         try:
             body, pointer = self.bodies.body_of(message)
         except ObjectMissingError as exc:
@@ -105,9 +112,12 @@ class Dispatcher:
             return Done(message)
         outcome: Outcome = Done(message)
         for envelope in incoming.envelopes:
-            self.status.stage(envelope, message, Stage.RECEIVED, at=message.received_at)
-            outcome = self._route(envelope, message)
-            self.status.outcome(envelope, outcome)
+            with log_context.bound(
+                envelope_id=str(envelope.id), correlation_id=envelope.correlation_id
+            ):
+                self.status.stage(envelope, message, Stage.RECEIVED, at=message.received_at)
+                outcome = self._route(envelope, message)
+                self.status.outcome(envelope, outcome)
             if not isinstance(outcome, Done):
                 break
         return outcome

@@ -6,11 +6,13 @@ the clock for it: the watchdog does, for all of them at once. When a call passes
 limit (`CONSUMER_HANDLER_TIMEOUT_SECONDS`) or the shutdown deadline, the watchdog runs the
 call's `on_overrun` exactly once: a task is cancelled, a thread is written off and its
 message settled as abandoned. While a call runs, the watchdog also renews its idempotency
-claim. The call's own thread learns which came first from `Watchdog.done`.
+claim. The call's own thread learns which came first from `Watchdog.done`. Both run in the
+call's context, so what they log carries the message's ids.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -32,10 +34,17 @@ class Watch:
         self, deadline: float, on_overrun: Callable[[], object], renew: Callable[[], None]
     ) -> None:
         self.deadline = deadline
-        self.on_overrun = on_overrun
-        self.renew = renew
+        self._on_overrun = on_overrun
+        self._renew = renew
+        self._context = contextvars.copy_context()
         self._lock = threading.Lock()
         self._settled = False
+
+    def on_overrun(self) -> None:
+        self._context.run(self._on_overrun)
+
+    def renew(self) -> None:
+        self._context.run(self._renew)
 
     def settle(self) -> bool:
         """True for the first to settle this call, False for whoever comes after."""

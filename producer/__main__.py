@@ -42,7 +42,7 @@ def _graceful_stop_is_success(signum: int, frame: object) -> None:
 
 def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> None:
     """Serve `app` on the configured host and port; a graceful stop exits 0."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, "producer")
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _graceful_stop_is_success)
     uvicorn.run(
@@ -51,6 +51,7 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         host=settings.producer.host,
         port=settings.producer.port,
         log_config=None,
+        access_log=False,  # producer.request_log writes one line per request instead
         http=deadline_protocol(HEAD_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # The feed only sends: no compression (a client's deflate bomb cannot inflate in
@@ -74,7 +75,7 @@ def main() -> None:
     try:
         app = create_app(settings)
     except TopicsConfigError as exc:
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format, "producer")
         log.error("cannot start: %s", exc)
         raise SystemExit(1) from None
     serve(app, settings)

@@ -27,4 +27,9 @@ class HeadAsGet:
             elif not message.get("more_body", False):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-        await self.app({**scope, "method": "GET"}, receive, head_only)
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, head_only)
+        finally:
+            if "route" in as_get:  # for the request's log line
+                scope["route"] = as_get["route"]

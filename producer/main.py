@@ -17,6 +17,7 @@ from producer.head_requests import HeadAsGet
 from producer.interrupted_requests import AnswerInterrupted
 from producer.limits import BodySizeLimit
 from producer.openapi import serve_exact_schema
+from producer.request_log import RequestLog
 from producer.routes import admin, dashboard, feed, health, messages, status, topics
 from producer.schemas import Problem
 from producer.security.access import Access
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HeadAsGet)
     app.add_middleware(UnambiguousFraming)  # refused before anything reads it
-    app.add_middleware(AnswerInterrupted)  # outermost: whatever was cancelled gets an answer
+    app.add_middleware(AnswerInterrupted)  # whatever was cancelled gets an answer
+    app.add_middleware(RequestLog)  # outermost: it times all the rest
     guarded = _guard(access)
     for router in (messages.router, topics.router, status.router):
         app.include_router(router, **guarded)

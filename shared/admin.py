@@ -55,7 +55,7 @@ def dead_letters() -> Iterator[DeadLetters]:
         settings = get_settings()
     except ValidationError as exc:
         fail(f"invalid settings:\n{exc}")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, "admin")
     try:
         yield DeadLetters.from_settings(settings)
     except AwsError as exc:

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, "bootstrap")
     try:
         pair = ensure_when_reachable(settings, args.wait)
     except (AwsError, TopicsConfigError) as exc:

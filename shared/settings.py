@@ -370,6 +370,11 @@ class Settings(BaseSettings):
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`json`: one JSON object per line, with the ids of the message or request "
+        "at hand; `text`: one readable line each.",
+    )
 
 
 @lru_cache(maxsize=1)

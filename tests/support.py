@@ -78,11 +78,13 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
     return answer[0] if answer else None
 
 
-def post_json(url: str, body: Any, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
+def post_json(
+    url: str, body: Any, timeout: float = 10.0, headers: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(  # noqa: S310
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **(headers or {})},
         method="POST",
     )
     try:

@@ -20,6 +20,7 @@ from producer.schemas import (
 )
 from producer.sending.targets import Sent, Target
 from producer.tracking.tracker import Tracker
+from shared import log_context
 from shared.aws import (
     AwsRequestError,
     MessageTooLargeError,
@@ -123,6 +124,7 @@ async def send_messages(
             for problem in queue.problems(given, loc=("body", "messages", index))
         ]
     )
+    log_context.add(correlation_id=correlation_id, queue=queue.name)
     sent = await queue.send_many(batch.messages, correlation_id)
     items = [_item(index, fate) for index, fate in enumerate(sent)]
     for item, (envelope, _) in zip(items, sent, strict=True):
@@ -158,6 +160,12 @@ async def send_one(
     envelope = message.to_envelope(correlation_id)
     result = await target.send(message, envelope)
     tracker.accepted(envelope, target.name, topic)  # for a topic, the queues are SNS's choice
+    log_context.add(
+        envelope_id=str(envelope.id),
+        message_id=result.message_id,
+        correlation_id=envelope.correlation_id,
+        queue=None if topic else target.name,
+    )
     response.headers["X-Correlation-ID"] = envelope.correlation_id
     return envelope, result
 

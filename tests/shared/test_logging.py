@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import datetime
 
 from shared.logging import one_line
 
@@ -43,3 +45,52 @@ def test_a_process_logs_each_message_on_one_line_and_keeps_its_tracebacks() -> N
     assert "Traceback (most recent call last):" in lines  # ours, on its own lines
     assert lines[-1] == "ValueError: ours"
     assert "\x1b" not in done.stderr
+
+
+JSON_SCRIPT = r"""
+import logging
+from shared import log_context
+from shared.logging import configure_logging
+
+configure_logging("INFO", "json", "demo-service")
+log = logging.getLogger("demo")
+log.info("plain")
+with log_context.bound(envelope_id="e-1", correlation_id="c\n1"):
+    log.warning("order %s refused", "A-1\n{\"forged\": true}\x9b2J")
+    with log_context.bound(message_id="m-1"):
+        log_context.add(queue="orders")
+        log.info("request", extra={"route": "/messages", "status": 202})
+    log.info("after")
+try:
+    raise ValueError("ours")
+except ValueError:
+    log.exception("handler failed")
+"""
+
+
+def test_json_lines_are_one_object_each_with_the_ids_bound_where_they_were_logged() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", JSON_SCRIPT], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stderr.splitlines()
+    assert len(lines) == 5, done.stderr
+    plain, refused, request, after, failed = (json.loads(line) for line in lines)
+    assert plain["level"] == "INFO"
+    assert plain["logger"] == "demo"
+    assert plain["service"] == "demo-service"
+    assert plain["message"] == "plain"
+    assert "envelope_id" not in plain
+    datetime.fromisoformat(plain["time"])
+    assert refused["message"] == 'order A-1\n{"forged": true}\x9b2J refused'  # intact, escaped
+    assert refused["envelope_id"] == "e-1"
+    assert refused["correlation_id"] == "c\n1"
+    assert request["message_id"] == "m-1"
+    assert request["queue"] == "orders"
+    assert request["route"] == "/messages"
+    assert request["status"] == 202
+    assert "message_id" not in after  # the inner scope ended
+    assert after["envelope_id"] == "e-1"
+    assert failed["exception"].startswith("Traceback (most recent call last):")
+    assert failed["exception"].endswith("ValueError: ours")
+    assert "\x1b" not in done.stderr
+    assert "\x9b" not in done.stderr

@@ -1,0 +1,68 @@
+"""Every line about a message carries its ids: the handler's own lines (plain or async), the
+consumer's, and the watchdog's when a call overruns."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from consumer.registry import HandlerRegistry
+from consumer.testing import TestConsumer
+from shared.settings import Settings
+from tests.json_log import json_log
+
+log = logging.getLogger("billing")
+IDS = ("envelope_id", "message_id", "queue", "correlation_id")
+
+
+def test_a_handlers_lines_carry_its_messages_ids_plain_or_async() -> None:
+    registry = HandlerRegistry(default=None)
+
+    @registry.handler("charge")
+    def charge(payload: dict[str, Any]) -> None:
+        log.info("charging %s", payload["order"])
+
+    @registry.handler("refund")
+    async def refund(payload: dict[str, Any]) -> None:
+        log.info("refunding %s", payload["order"])
+
+    with json_log() as captured, TestConsumer(registry) as consumer:
+        sent = [
+            consumer.send("charge", {"order": "A-1"}, correlation_id="checkout-1"),
+            consumer.send("refund", {"order": "A-2"}, correlation_id="checkout-2"),
+        ]
+        assert len(consumer.drain().done) == 2
+    for text, envelope in zip(("charging A-1", "refunding A-2"), sent, strict=True):
+        (line,) = captured.about(text)
+        assert line["envelope_id"] == str(envelope.id)
+        assert line["correlation_id"] == envelope.correlation_id
+        assert line["queue"] == consumer.queue.name
+        assert line["message_id"]
+    assert (
+        captured.about("charging")[0]["message_id"] != captured.about("refunding")[0]["message_id"]
+    )
+    outside = [line for line in captured.lines() if "envelope_id" not in line]
+    assert not any("charging" in line["message"] for line in outside)
+
+
+def test_the_watchdogs_line_about_an_overrun_carries_the_messages_ids() -> None:
+    registry = HandlerRegistry(default=None)
+    release = threading.Event()
+
+    @registry.handler("stuck")
+    def stuck(payload: dict[str, Any]) -> None:
+        release.wait(10)
+
+    settings = Settings(
+        _env_file=None, sqs={"wait_time_seconds": 0}, consumer={"handler_timeout_seconds": 0.3}
+    )
+    consumer = TestConsumer(registry, settings=settings)
+    envelope = consumer.send("stuck", {}, correlation_id="checkout-9")
+    with json_log() as captured:
+        consumer.worker.run(max_batches=1)
+    release.set()
+    (line,) = captured.about("overran")
+    assert line["envelope_id"] == str(envelope.id)
+    assert line["correlation_id"] == "checkout-9"
+    assert all(line[name] for name in IDS)
