@@ -26,6 +26,7 @@ from shared.aws import SqsQueue
 from shared.aws.sns import SnsTopic
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
+from shared.telemetry import configure_tracing
 
 log = logging.getLogger("consumer")
 
@@ -111,6 +112,7 @@ def status_server(
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, "consumer")
+    configure_tracing("consumer")
     load_handler_modules(settings.consumer.handlers)
     metrics = Metrics(REGISTRY)  # beside the process's and the SQS client's own metrics
     publisher = events_publisher(settings, metrics)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from consumer.handler_loop import handler_loop
@@ -27,7 +28,7 @@ from consumer.retry import Backoff
 from consumer.status_recorder import StatusRecorder
 from consumer.stored_bodies import StoredBodies
 from consumer.watchdog import Watchdog
-from shared import log_context
+from shared import log_context, tracing
 from shared.aws import AwsError, ReceivedMessage
 from shared.aws.s3 import ObjectMissingError
 from shared.messages.dead_letter import Reason
@@ -84,8 +85,20 @@ class Dispatcher:
         is done when all are; the first that is not decides its outcome, and a retry runs
         the records again (an idempotent handler skips those it completed).
 
-        Every line logged meanwhile, the handler's own included, carries the message's ids."""
-        with log_context.bound(message_id=message.message_id, queue=self.queue.name):
+        It runs in the message's span, the child of its sender's (`shared.tracing`); every
+        line logged meanwhile, the handler's own included, carries the message's ids."""
+        queue = self.queue.name
+        with (
+            log_context.bound(message_id=message.message_id, queue=queue),
+            tracing.span(
+                f"process {queue}",
+                SpanKind.CONSUMER,
+                parent=tracing.message_parent(message),
+                attributes=tracing.messaging_attributes(
+                    "process", queue, message_id=message.message_id
+                ),
+            ),
+        ):
             return self._handle(message)
 
     def _handle(self, message: ReceivedMessage) -> Outcome:

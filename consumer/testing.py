@@ -32,6 +32,7 @@ from consumer.metrics import Metrics
 from consumer.registry import HandlerRegistry
 from consumer.registry import registry as default_registry
 from consumer.worker import Worker
+from shared import tracing
 from shared.aws import OutgoingMessage
 from shared.messages.dead_letter import DeadLetter, dead_letter_queue_of
 from shared.messages.envelope import Envelope
@@ -116,14 +117,17 @@ class TestConsumer:
         group_id: str | None = None,
         **fields: Any,
     ) -> Envelope:
-        """Enqueue an envelope as the producer would; `fields` are the envelope's others,
-        `group_id` the FIFO group (on a FIFO queue, `default` unless given)."""
+        """Enqueue an envelope as the producer would, with the current trace context (a span
+        the test started); `fields` are the envelope's others, `group_id` the FIFO group (on
+        a FIFO queue, `default` unless given)."""
         envelope = Envelope(type=message_type, payload=payload, **fields)
         group = group_id or ("default" if self.queue.fifo else None)
         self.queue.send_batch(
             [
                 envelope.outgoing(
-                    group_id=group, deduplication_id=str(envelope.id) if group else None
+                    group_id=group,
+                    deduplication_id=str(envelope.id) if group else None,
+                    trace=tracing.outgoing(),
                 )
             ]
         )

@@ -33,6 +33,7 @@ from consumer.slots import Slots
 from consumer.status_recorder import EventSink, StatusRecorder
 from consumer.stored_bodies import StoredBodies
 from consumer.watchdog import Watchdog
+from shared import tracing
 from shared.aws import AwsError, ReceivedMessage
 from shared.aws.backoff import error_backoff
 from shared.messages.large_payload import LargePayloads
@@ -186,6 +187,7 @@ class Worker:
             free = self.slots.wait_for_free(timeout=0.5)
             if free == 0 or self.stopping:
                 continue
+            started_ns = time.time_ns()
             try:
                 messages = poll.receive(min(sqs.batch_size, free), sqs.wait_time_seconds)
             except AwsError as exc:
@@ -201,6 +203,9 @@ class Worker:
             batches += 1
             self._mark_receive()
             if messages:
+                if tracing.recording():
+                    parents = [tracing.message_parent(m) for m in messages]
+                    tracing.record_receive(self.queue.name, parents, started_ns)
                 self.dispatch(messages)
             elif until_empty and self.heartbeat.held == 0:
                 break  # nothing running and nothing waiting to be settled

@@ -13,6 +13,7 @@ from producer.server_timeouts import deadline_protocol
 from producer.websocket_protocol import WebSocketProtocol
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
+from shared.telemetry import configure_tracing
 from shared.topology.topics import TopicsConfigError
 
 log = logging.getLogger("producer")
@@ -43,6 +44,7 @@ def _graceful_stop_is_success(signum: int, frame: object) -> None:
 def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> None:
     """Serve `app` on the configured host and port; a graceful stop exits 0."""
     configure_logging(settings.log_level, settings.log_format, "producer")
+    configure_tracing("producer")
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _graceful_stop_is_success)
     uvicorn.run(

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from producer.schemas import MessageIn
 from producer.sending.sender import Destination, Sender
+from shared import tracing
 from shared.aws import AwsError, MessageTooLargeError, OutgoingMessage, SendResult
 from shared.aws.batching import send_all
 from shared.messages.envelope import Envelope
@@ -68,8 +71,17 @@ class Target:
         ]
 
     async def send(self, message: MessageIn, envelope: Envelope) -> SendResult:
-        """Send one message, batched with others by the sender; raises what kept it out."""
-        return await self.sender.send(await self.prepare(message, envelope))
+        """Send one message, batched with others by the sender; raises what kept it out.
+
+        Its span (`send <destination>`) is the request's child and the consumer's parent."""
+        with tracing.span(
+            f"send {self.name}",
+            SpanKind.PRODUCER,
+            attributes=self._span_attributes("send"),
+        ) as span:
+            result = await self.sender.send(await self.prepare(message, envelope))
+            span.set_attribute("messaging.message.id", result.message_id)
+            return result
 
     async def send_many(
         self, messages: Sequence[MessageIn], correlation_id: str | None
@@ -80,10 +92,14 @@ class Target:
         fates: dict[str, SendResult | AwsError] = {}
         ready: list[OutgoingMessage] = []
         for message, envelope in zip(messages, envelopes, strict=True):
-            try:
-                ready.append(await self.prepare(message, envelope))
-            except MessageTooLargeError as exc:
-                fates[str(envelope.id)] = exc
+            # Each message its own span, the parent of its consumer's; one call sends them.
+            with tracing.span(
+                f"create {self.name}", SpanKind.PRODUCER, attributes=self._span_attributes("create")
+            ):
+                try:
+                    ready.append(await self.prepare(message, envelope))
+                except MessageTooLargeError as exc:
+                    fates[str(envelope.id)] = exc
         send = partial(send_all, self.destination.send_batch, service=self.destination.service)
         fates |= await asyncio.to_thread(send, ready, max_batch_bytes=limit)
         return [(envelope, fates[str(envelope.id)]) for envelope in envelopes]
@@ -98,11 +114,16 @@ class Target:
             delay_seconds=message.delay_seconds,
             group_id=message.group_id,
             deduplication_id=deduplication if fifo else None,
+            trace=tracing.outgoing(),
         )
         if self.destination.known_max_message_size is None:
             await asyncio.to_thread(self.destination.max_message_size)
         self.destination.check_size(outgoing)
         return outgoing
+
+    def _span_attributes(self, operation: str) -> dict[str, Any]:
+        system = "aws_sns" if self.destination.service == "sns" else tracing.MESSAGING_SYSTEM
+        return tracing.messaging_attributes(operation, self.name) | {"messaging.system": system}
 
 
 def _error(loc: Loc, message: str, given: object) -> dict[str, Any]:

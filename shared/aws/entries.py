@@ -106,6 +106,8 @@ class ReceivedMessage:
     group_id: str | None = None
     """MessageGroupId, on FIFO queues only."""
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    trace_header: str | None = None
+    """AWSTraceHeader: the X-Ray trace context SQS keeps for the message, when it has one."""
 
     @classmethod
     def from_sqs(cls, raw: MessageTypeDef) -> ReceivedMessage:
@@ -120,6 +122,7 @@ class ReceivedMessage:
             attributes=user,
             sent_timestamp=int(sent) if sent else None,
             group_id=system.get("MessageGroupId"),
+            trace_header=system.get("AWSTraceHeader"),
         )
 
     @property

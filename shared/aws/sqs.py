@@ -165,6 +165,7 @@ class SqsQueue:
                 "ApproximateReceiveCount",
                 "SentTimestamp",
                 "MessageGroupId",
+                "AWSTraceHeader",
             ],
             "MessageAttributeNames": ["All"],
         }

@@ -52,9 +52,14 @@ no leading, trailing or doubled `.`."""
 
 TYPE_ATTRIBUTE = "type"
 CORRELATION_ATTRIBUTE = "correlation_id"
-RESERVED_ATTRIBUTES = frozenset({TYPE_ATTRIBUTE, CORRELATION_ATTRIBUTE})
-MAX_USER_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES - len(RESERVED_ATTRIBUTES)
-"""SQS allows ten message attributes; the envelope uses two of them."""
+TRACEPARENT_ATTRIBUTE = "traceparent"
+TRACESTATE_ATTRIBUTE = "tracestate"
+RESERVED_ATTRIBUTES = frozenset(
+    {TYPE_ATTRIBUTE, CORRELATION_ATTRIBUTE, TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE}
+)
+MAX_USER_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES - 3
+"""SQS allows ten message attributes; the envelope uses three of them (`type`,
+`correlation_id`, `traceparent`). `tracestate` rides only where one is left to spare."""
 LARGE_PAYLOAD_ATTRIBUTES = frozenset({"ExtendedPayloadSize", "SQSLargePayloadSize"})
 """Set by the sender when the body is stored in S3 (see `large_payload`); never a user's."""
 MAX_ID_LENGTH = 256
@@ -67,7 +72,7 @@ ATTRIBUTES_SCHEMA: dict[str, Any] = {
         "maxLength": 256,
         # What _check_attributes refuses, said as a pattern so clients see it in the schema.
         "pattern": r"^(?![Aa][Ww][Ss]\.|[Aa][Mm][Aa][Zz][Oo][Nn]\.)"
-        r"(?!(?:type|correlation_id|ExtendedPayloadSize|SQSLargePayloadSize)$)"
+        r"(?!(?:type|correlation_id|traceparent|tracestate|ExtendedPayloadSize|SQSLargePayloadSize)$)"
         r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
     },
     "additionalProperties": {
@@ -289,13 +294,22 @@ class Envelope(BaseModel):
         """Parse an SQS body; raises pydantic.ValidationError for anything but an envelope."""
         return cls.model_validate_json(body)
 
-    def message_attributes(self) -> dict[str, MessageAttributeValueTypeDef]:
-        """SQS message attributes: user attributes plus `type` and `correlation_id`.
+    def message_attributes(
+        self, trace: Mapping[str, str] | None = None
+    ) -> dict[str, MessageAttributeValueTypeDef]:
+        """SQS message attributes: user attributes plus `type`, `correlation_id` and the trace
+        context (`shared.tracing.outgoing`): `traceparent`, and `tracestate` while a slot is
+        left beside the one a large payload's size may need.
 
         Attributes let subscribers and filters route on a message without parsing its body.
         """
         values = {**self.attributes, TYPE_ATTRIBUTE: self.type}
         values[CORRELATION_ATTRIBUTE] = self.correlation_id
+        trace = trace or {}
+        if trace.get(TRACEPARENT_ATTRIBUTE):
+            values[TRACEPARENT_ATTRIBUTE] = trace[TRACEPARENT_ATTRIBUTE]
+            if trace.get(TRACESTATE_ATTRIBUTE) and len(values) < MAX_MESSAGE_ATTRIBUTES - 1:
+                values[TRACESTATE_ATTRIBUTE] = trace[TRACESTATE_ATTRIBUTE]
         return {
             name: {"DataType": "String", "StringValue": value} for name, value in values.items()
         }
@@ -306,12 +320,13 @@ class Envelope(BaseModel):
         delay_seconds: int = 0,
         group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace: Mapping[str, str] | None = None,
     ) -> OutgoingMessage:
         """The envelope as a message to send, its entry id the envelope id."""
         return OutgoingMessage(
             self.id,
             self.to_body(),
-            self.message_attributes(),
+            self.message_attributes(trace),
             delay_seconds,
             group_id=group_id,
             deduplication_id=deduplication_id,

@@ -7,8 +7,11 @@ import logging
 import threading
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from consumer.registry import HandlerRegistry
 from consumer.testing import TestConsumer
+from shared import tracing
 from shared.settings import Settings
 from tests.json_log import json_log
 
@@ -66,3 +69,21 @@ def test_the_watchdogs_line_about_an_overrun_carries_the_messages_ids() -> None:
     assert line["envelope_id"] == str(envelope.id)
     assert line["correlation_id"] == "checkout-9"
     assert all(line[name] for name in IDS)
+
+
+def test_a_handlers_lines_carry_the_trace_of_the_send_that_made_its_message() -> None:
+    registry = HandlerRegistry(default=None)
+
+    @registry.handler("charge")
+    def charge(payload: dict[str, Any]) -> None:
+        log.info("charging")
+
+    with TestConsumer(registry) as consumer:
+        with tracing.span("send messages", SpanKind.PRODUCER) as sending:
+            consumer.send("charge", {})
+        with json_log() as captured:
+            assert len(consumer.drain().done) == 1
+    (line,) = captured.about("charging")
+    sent = sending.get_span_context()
+    assert line["trace_id"] == format(sent.trace_id, "032x")
+    assert line["span_id"] != format(sent.span_id, "016x")  # the consumer's own span

@@ -1,5 +1,6 @@
 """`LOG_FORMAT=json` on real processes: every line either service writes is one JSON object,
-and the lines about a message carry its correlation id in the producer and the consumer."""
+and the lines about a message carry its correlation id and its trace id (the POST's
+traceparent) in the producer and the consumer, with no tracing SDK set up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 from tests.e2e.conftest import StackFactory
 from tests.support import post_json, wait_for
+
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER = f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
@@ -28,7 +32,7 @@ def test_every_line_is_json_and_a_messages_lines_carry_its_correlation_id(
     sent = post_json(
         f"{stack.producer_url}/messages",
         {"type": "e2e.fail", "payload": {"n": 1}},
-        headers={"X-Correlation-ID": "checkout-42"},
+        headers={"X-Correlation-ID": "checkout-42", "traceparent": CALLER},
     )
     assert sent[0] == 202
     envelope_id = str(sent[1]["id"])
@@ -50,6 +54,7 @@ def test_every_line_is_json_and_a_messages_lines_carry_its_correlation_id(
         assert line["correlation_id"] == "checkout-42"
         assert line["message_id"] == sent[1]["message_id"]
         assert line["queue"] == "messages"
+        assert line["trace_id"] == CALLER_TRACE
     posted = [
         line
         for line in json_lines(stack.producer.output)
@@ -59,6 +64,7 @@ def test_every_line_is_json_and_a_messages_lines_carry_its_correlation_id(
     assert posted[0]["service"] == "producer"
     assert posted[0]["correlation_id"] == "checkout-42"
     assert posted[0]["status"] == 202
+    assert posted[0]["trace_id"] == CALLER_TRACE
     for service in stack.services or [stack.producer, stack.consumer]:
         service.stop()
     json_lines(stack.producer.output)  # the shutdown's lines too

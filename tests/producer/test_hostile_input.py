@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from producer.errors import MAX_ANSWER_BYTES
 from shared.aws import SqsQueue
+from shared.messages.envelope import MAX_USER_ATTRIBUTES
 from shared.messages.json_text import MAX_DEPTH
 
 JSON = {"content-type": "application/json"}
@@ -108,7 +109,7 @@ def test_100000_invalid_attribute_names_get_a_small_422_quickly(
     answer = post(client, body)
     assert answer.status_code == 422
     assert len(answer.content) <= MAX_ANSWER_BYTES
-    assert "at most 8 attributes" in answer.json()["message"]
+    assert f"at most {MAX_USER_ATTRIBUTES} attributes" in answer.json()["message"]
     assert nothing_stored(stored)
 
 

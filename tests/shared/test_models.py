@@ -77,4 +77,6 @@ def test_attributes_follow_sqs_rules(attributes: dict[str, str]) -> None:
 
 def test_the_largest_allowed_attribute_set_is_accepted() -> None:
     attributes = {f"a{i}": "x" for i in range(MAX_USER_ATTRIBUTES)}
-    assert len(Envelope(type="t", payload={}, attributes=attributes).message_attributes()) == 10
+    envelope = Envelope(type="t", payload={}, attributes=attributes)
+    trace = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    assert len(envelope.message_attributes(trace)) == 10
