@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -131,6 +132,10 @@ class Dispatcher:
                 self.status.stage(envelope, message, Stage.RECEIVED, at=message.received_at)
                 outcome = self._route(envelope, message)
                 self.status.outcome(envelope, outcome)
+                if isinstance(outcome, Done) and not outcome.duplicate:
+                    self.metrics.end_to_end.labels(self.queue.name).observe(
+                        max(0.0, (datetime.now(UTC) - envelope.created_at).total_seconds())
+                    )
             if not isinstance(outcome, Done):
                 break
         return outcome

@@ -6,6 +6,28 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+AGE_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    300,
+    900,
+    3600,
+    21600,
+    86400,
+)
+"""From a message that waited ten milliseconds to one that waited a day: backlogs are part
+of what these measure."""
+
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -61,6 +83,20 @@ class Metrics:
             "sqs_handler_duration_seconds",
             "Time spent in handlers.",
             ["handler"],
+            registry=self.registry,
+        )
+        self.message_age = Histogram(
+            "sqs_message_age_seconds",
+            "How long a message waited in its queue before this receive (SentTimestamp).",
+            ["queue"],
+            buckets=AGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.end_to_end = Histogram(
+            "sqs_message_end_to_end_seconds",
+            "From a message's creation (its envelope's created_at) until its handler succeeded.",
+            ["queue"],
+            buckets=AGE_BUCKETS,
             registry=self.registry,
         )
         self.last_receive = Gauge(

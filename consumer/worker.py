@@ -219,6 +219,11 @@ class Worker:
         On a FIFO queue each message group is one job, handled in order.
         """
         self.metrics.received.inc(len(messages))
+        ages = self.metrics.message_age.labels(self.queue.name)
+        now = time.time()
+        for message in messages:
+            if message.sent_timestamp is not None:
+                ages.observe(max(0.0, now - message.sent_timestamp / 1000))
         self.heartbeat.hold(messages)
         self.slots.take(len(messages))
         if self.config.fifo:

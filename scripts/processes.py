@@ -108,10 +108,13 @@ class Child:
         return self.process.returncode
 
     def _relay_lines(self) -> None:
-        """Prefix every line with the child's name so interleaved logs stay readable."""
+        """Prefix every line with the child's name so interleaved logs stay readable; a JSON
+        line (`LOG_FORMAT=json`) names its service itself and is relayed as it is, so the
+        output can go to a log pipeline as it stands."""
         assert self.process.stdout is not None  # noqa: S101 - set: no log file was given
         for line in self.process.stdout:
-            sys.stdout.write(f"[{self.name:8}] {line.decode(errors='replace')}")
+            text = line.decode(errors="replace")
+            sys.stdout.write(text if text.startswith("{") else f"[{self.name:8}] {text}")
             sys.stdout.flush()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -130,18 +130,19 @@ def span(
 ) -> Iterator[Span]:
     """A span, current within, its ids bound to the log lines; ids even without an SDK."""
     above = span_context_of(parent) if parent is not None else current_span_context()
-    with _tracer.start_as_current_span(
-        name, context=parent, kind=kind, links=links, attributes=attributes
-    ) as started:
-        own = started.get_span_context()
-        # Without an SDK the API hands back the parent's span (or none): give it ids.
-        chosen = started if own.is_valid and own.span_id != above.span_id else _unrecorded(above)
+    started: AbstractContextManager[Span] = (
+        _tracer.start_as_current_span(
+            name, context=parent, kind=kind, links=links, attributes=attributes
+        )
+        if recording()
+        # Nothing records it: the API would hand back the parent's span, or none. Give it
+        # ids of its own, at the cost of two random numbers.
+        else trace.use_span(_unrecorded(above), end_on_exit=False)
+    )
+    with started as chosen:
         ids = chosen.get_span_context()
-        with (
-            trace.use_span(chosen, end_on_exit=False),
-            log_context.bound(
-                trace_id=format(ids.trace_id, "032x"), span_id=format(ids.span_id, "016x")
-            ),
+        with log_context.bound(
+            trace_id=format(ids.trace_id, "032x"), span_id=format(ids.span_id, "016x")
         ):
             yield chosen
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from tests.json_log import JsonLines, json_log
 
@@ -53,3 +54,25 @@ def test_lines_name_the_route_template_never_the_path_a_client_wrote(
         ("POST", "/messages", 400),
     ]
     assert all("no-such-id" not in str(x) and "nowhere" not in str(x) for x in lines)
+
+
+def test_the_request_histogram_counts_by_route_and_status_and_bounds_the_method(
+    client: TestClient,
+) -> None:
+    def count(method: str, route: str, status: str) -> float:
+        labels = {"method": method, "route": route, "status": status}
+        value = REGISTRY.get_sample_value("producer_http_request_duration_seconds_count", labels)
+        return value or 0.0
+
+    before = count("POST", "/messages", "202"), count("other", "/messages", "405")
+    assert client.post("/messages", json=ORDER).status_code == 202
+    assert client.request("BREW", "/messages").status_code == 405
+    after = count("POST", "/messages", "202"), count("other", "/messages", "405")
+    assert after == (before[0] + 1, before[1] + 1)
+    assert (
+        REGISTRY.get_sample_value(
+            "producer_http_request_duration_seconds_count",
+            {"method": "BREW", "route": "/messages", "status": "405"},
+        )
+        is None
+    )
