@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent import futures
 from datetime import UTC, datetime
 from typing import Any
 
@@ -255,9 +256,7 @@ class Dispatcher:
         time."""
         task = handler_loop.submit(handler.call(payload, envelope))
         watch = self.watchdog.watch(task.cancel, renew)
-        finished = threading.Event()
-        task.add_done_callback(lambda _: finished.set())
-        finished.wait()
+        futures.wait([task])
         in_time = self.watchdog.done(watch)
         if not in_time or task.cancelled():
             return None, False

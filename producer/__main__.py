@@ -53,7 +53,7 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         host=settings.producer.host,
         port=settings.producer.port,
         log_config=None,
-        access_log=False,  # producer.request_log writes one line per request instead
+        access_log=False,  # producer.request_telemetry writes one line per request
         http=deadline_protocol(HEAD_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # The feed only sends: no compression (a client's deflate bomb cannot inflate in

@@ -17,8 +17,7 @@ from producer.head_requests import HeadAsGet
 from producer.interrupted_requests import AnswerInterrupted
 from producer.limits import BodySizeLimit
 from producer.openapi import serve_exact_schema
-from producer.request_log import RequestLog
-from producer.request_trace import RequestTrace
+from producer.request_telemetry import RequestTelemetry
 from producer.routes import admin, dashboard, feed, health, messages, status, topics
 from producer.schemas import Problem
 from producer.security.access import Access
@@ -79,7 +78,7 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # The request's span is producer.request_trace's, with or without an SDK: FastAPI's
+        # The request's span is producer.request_telemetry's, with or without an SDK: FastAPI's
         # own (made only with one) would be a second server span for the same request.
         telemetry={"tracing": False, "operation_spans": False},
     )
@@ -102,8 +101,7 @@ def create_app(settings: Settings | None = None, queue: SqsQueue | None = None) 
     app.add_middleware(HeadAsGet)
     app.add_middleware(UnambiguousFraming)  # refused before anything reads it
     app.add_middleware(AnswerInterrupted)  # whatever was cancelled gets an answer
-    app.add_middleware(RequestLog)  # it times all the rest
-    app.add_middleware(RequestTrace)  # outermost: the log line carries its ids
+    app.add_middleware(RequestTelemetry)  # outermost: it times all the rest
     guarded = _guard(access)
     for router in (messages.router, topics.router, status.router):
         app.include_router(router, **guarded)

@@ -129,7 +129,6 @@ def span(
     attributes: Mapping[str, Any] | None = None,
 ) -> Iterator[Span]:
     """A span, current within, its ids bound to the log lines; ids even without an SDK."""
-    above = span_context_of(parent) if parent is not None else current_span_context()
     started: AbstractContextManager[Span] = (
         _tracer.start_as_current_span(
             name, context=parent, kind=kind, links=links, attributes=attributes
@@ -137,7 +136,7 @@ def span(
         if recording()
         # Nothing records it: the API would hand back the parent's span, or none. Give it
         # ids of its own, at the cost of two random numbers.
-        else trace.use_span(_unrecorded(above), end_on_exit=False)
+        else trace.use_span(_unrecorded(parent), end_on_exit=False)
     )
     with started as chosen:
         ids = chosen.get_span_context()
@@ -151,8 +150,9 @@ def current_span_context() -> SpanContext:
     return trace.get_current_span().get_span_context()
 
 
-def _unrecorded(above: SpanContext) -> Span:
+def _unrecorded(parent: Context | None) -> Span:
     """What no SDK records still gets ids: the parent's trace (or a new one), its own span."""
+    above = span_context_of(parent) if parent is not None else current_span_context()
     return NonRecordingSpan(
         SpanContext(
             trace_id=above.trace_id if above.is_valid else _ids.getrandbits(128) or 1,
