@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -35,7 +36,7 @@ from shared.aws import AwsError, ReceivedMessage
 from shared.aws.s3 import ObjectMissingError
 from shared.messages.dead_letter import Reason
 from shared.messages.envelope import Envelope
-from shared.messages.formats import NotReadableError, read_message
+from shared.messages.formats import Incoming, NotReadableError, read_message
 from shared.messages.formats.ours import summary
 from shared.messages.large_payload import PointerError
 from shared.messages.status_events import Stage
@@ -90,36 +91,39 @@ class Dispatcher:
         It runs in the message's span, the child of its sender's (`shared.tracing`); every
         line logged meanwhile, the handler's own included, carries the message's ids."""
         queue = self.queue.name
-        with (
-            log_context.bound(message_id=message.message_id, queue=queue),
-            tracing.span(
+        with log_context.bound(message_id=message.message_id, queue=queue):
+            # Read before the span opens: an SNS notification's trace context is in its body.
+            read = self._read(message)
+            with tracing.span(
                 f"process {queue}",
                 SpanKind.CONSUMER,
-                parent=tracing.message_parent(message),
+                parent=tracing.message_parent(
+                    message, read.sent_with if isinstance(read, Incoming) else None
+                ),
                 attributes=tracing.messaging_attributes(
                     "process", queue, message_id=message.message_id
                 ),
-            ),
-        ):
-            return self._handle(message)
+            ):
+                # An unreadable message's outcome is made in the span, so its line has ids.
+                return self._run_all(read, message) if isinstance(read, Incoming) else read()
 
-    def _handle(self, message: ReceivedMessage) -> Outcome:
+    def _read(self, message: ReceivedMessage) -> Incoming | Callable[[], Outcome]:
+        """The envelopes the message holds, or how to settle it when they cannot be read."""
         try:
             body, pointer = self.bodies.body_of(message)
         except ObjectMissingError as exc:
-            return self._dead(message, Reason.PAYLOAD_MISSING, str(exc))
+            return partial(self._dead, message, Reason.PAYLOAD_MISSING, str(exc))
         except PointerError as exc:
-            return self._dead(message, Reason.INVALID_BODY, str(exc))
+            return partial(self._dead, message, Reason.INVALID_BODY, str(exc))
         except AwsError as exc:
-            return Retry(
-                message,
-                self.default_backoff.delay(message.receive_count),
-                f"stored body unreadable: {exc}",
-            )
+            delay = self.default_backoff.delay(message.receive_count)
+            return partial(Retry, message, delay, f"stored body unreadable: {exc}")
         try:
-            incoming = read_message(message, body, stored_in=str(pointer) if pointer else None)
+            return read_message(message, body, stored_in=str(pointer) if pointer else None)
         except NotReadableError as exc:
-            return self._dead(message, Reason.INVALID_BODY, str(exc))
+            return partial(self._dead, message, Reason.INVALID_BODY, str(exc))
+
+    def _run_all(self, incoming: Incoming, message: ReceivedMessage) -> Outcome:
         self.metrics.formats.labels(incoming.format).inc()
         if incoming.skipped:
             self.metrics.skipped.labels(incoming.skipped).inc()

@@ -9,23 +9,32 @@ keep the local run's lines short.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 _fields: ContextVar[dict[str, str] | None] = ContextVar("log_fields", default=None)
 
 
-@contextmanager
-def bound(**fields: str | None) -> Iterator[dict[str, str]]:
+class bound:  # noqa: N801 - used as a function: `with log_context.bound(...)`
     """Add `fields` (those not None) to every line logged within, on this thread or task and
-    the tasks it starts. Yields the bound fields, which `add` can extend."""
-    merged = {**(_fields.get() or {}), **{k: v for k, v in fields.items() if v is not None}}
-    token = _fields.set(merged)
-    try:
-        yield merged
-    finally:
-        _fields.reset(token)
+    the tasks it starts. Entering yields the bound fields, which `add` can extend.
+
+    A class, not a generator-based context manager: it runs several times per message,
+    and a token set and reset is all it needs."""
+
+    __slots__ = ("_token", "fields")
+
+    def __init__(self, **fields: str | None) -> None:
+        self.fields = {k: v for k, v in fields.items() if v is not None}
+
+    def __enter__(self) -> dict[str, str]:
+        above = _fields.get()
+        if above:
+            self.fields = above | self.fields
+        self._token = _fields.set(self.fields)
+        return self.fields
+
+    def __exit__(self, *exc_info: object) -> None:
+        _fields.reset(self._token)
 
 
 def add(**fields: str | None) -> None:

@@ -21,15 +21,18 @@ import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
 from shared import log_context
-from shared.aws.entries import ReceivedMessage
+from shared.aws.entries import ReceivedMessage, attribute_text
 from shared.messages.envelope import TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 TRACE_ATTRIBUTES = (TRACEPARENT_ATTRIBUTE, TRACESTATE_ATTRIBUTE)
 """Message attributes the trace context travels in; `traceparent` counts in the envelope's
@@ -84,11 +87,17 @@ def recording() -> bool:
     )
 
 
-def message_parent(message: ReceivedMessage) -> Context | None:
-    """`of_message` for a message as received from SQS."""
-    return of_message(
-        {name: message.text_attribute(name) for name in TRACE_ATTRIBUTES}, message.trace_header
-    )
+def message_parent(
+    message: ReceivedMessage,
+    notified: Mapping[str, MessageAttributeValueTypeDef] | None = None,
+) -> Context | None:
+    """`of_message` for a message as received from SQS. `notified`: the attributes an SNS
+    notification carried in its body, whose `traceparent` is read when the message's own
+    attributes have none (a publisher's context, delivered without raw delivery)."""
+    carrier = {name: message.text_attribute(name) for name in TRACE_ATTRIBUTES}
+    if not carrier[TRACEPARENT_ATTRIBUTE] and notified:
+        carrier = {name: attribute_text(notified.get(name)) for name in TRACE_ATTRIBUTES}
+    return of_message(carrier, message.trace_header)
 
 
 def record_receive(destination: str, parents: Sequence[Context | None], started_ns: int) -> None:

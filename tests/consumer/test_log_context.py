@@ -3,6 +3,7 @@ consumer's, and the watchdog's when a call overruns."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any
@@ -13,6 +14,7 @@ from consumer.registry import HandlerRegistry
 from consumer.testing import TestConsumer
 from shared import tracing
 from shared.settings import Settings
+from tests.aws_samples import sns_notification
 from tests.json_log import json_log
 
 log = logging.getLogger("billing")
@@ -87,3 +89,56 @@ def test_a_handlers_lines_carry_the_trace_of_the_send_that_made_its_message() ->
     sent = sending.get_span_context()
     assert line["trace_id"] == format(sent.trace_id, "032x")
     assert line["span_id"] != format(sent.span_id, "016x")  # the consumer's own span
+
+
+NOTIFIED_TRACE = "0af7651916cd43dd8448eb211c80319c"
+NOTIFIED = f"00-{NOTIFIED_TRACE}-b7ad6b7169203331-01"
+
+
+def test_an_sns_notifications_traceparent_in_its_body_is_the_trace_its_handler_continues() -> None:
+    registry = HandlerRegistry(default=None)
+
+    @registry.handler("charge")
+    def charge(payload: dict[str, Any]) -> None:
+        log.info("charging %s", payload["n"])
+
+    with TestConsumer(registry) as consumer, json_log() as captured:
+        consumer.send_body(
+            sns_notification(
+                json.dumps({"n": 1}),
+                {"type": ("String", "charge"), "traceparent": ("String", NOTIFIED)},
+            )
+        )
+        assert len(consumer.drain().done) == 1
+    (line,) = captured.about("charging 1")
+    assert line["trace_id"] == NOTIFIED_TRACE
+
+
+def test_a_messages_own_traceparent_wins_over_the_one_in_its_notification() -> None:
+    registry = HandlerRegistry(default=None)
+
+    @registry.handler("charge")
+    def charge(payload: dict[str, Any]) -> None:
+        log.info("charging %s", payload["n"])
+
+    own = "00-11111111111111111111111111111111-2222222222222222-01"
+    with TestConsumer(registry) as consumer, json_log() as captured:
+        consumer.send_body(
+            sns_notification(
+                json.dumps({"n": 2}),
+                {"type": ("String", "charge"), "traceparent": ("String", NOTIFIED)},
+            ),
+            {"traceparent": own},
+        )
+        assert len(consumer.drain().done) == 1
+    (line,) = captured.about("charging 2")
+    assert line["trace_id"] == "1" * 32
+
+
+def test_an_unreadable_messages_dead_letter_line_carries_the_trace_it_was_sent_in() -> None:
+    with TestConsumer(HandlerRegistry(default=None)) as consumer, json_log() as captured:
+        consumer.send_body('{"Type": "Notification", "TopicArn": 7}', {"traceparent": NOTIFIED})
+        assert len(consumer.drain().dead) == 1
+    (line,) = captured.about("dead-letter")
+    assert line["trace_id"] == NOTIFIED_TRACE
+    assert line["queue"] == consumer.queue.name

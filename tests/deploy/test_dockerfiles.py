@@ -278,6 +278,19 @@ def test_dependencies_are_locked_cached_and_without_dev(package: str) -> None:
     assert env.get("UV_PYTHON_DOWNLOADS") == "never"
 
 
+@pytest.mark.parametrize("package", PACKAGES)
+def test_the_image_can_export_traces_with_the_locked_otel_extra(package: str) -> None:
+    """Setting OTEL_EXPORTER_OTLP_ENDPOINT is all a deployment should need."""
+    syncs = [item for item in stages_of(package)[0].all("RUN") if "uv sync" in item.args]
+    for item in syncs:
+        words = item.args.split()
+        assert words[words.index("--extra") + 1] == "otel"
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (ours,) = [entry for entry in lock["package"] if entry.get("source") == {"editable": "."}]
+    extra = {dependency["name"] for dependency in ours["optional-dependencies"]["otel"]}
+    assert {"opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"} <= extra
+
+
 @pytest.mark.parametrize("name", DEPLOY_FILES)
 def test_no_package_index_or_remote_url(name: str) -> None:
     text = (ROOT / name).read_text()

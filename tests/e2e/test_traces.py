@@ -3,8 +3,10 @@ producer's send, the consumer's processing as its child and the receive linked t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from tests.e2e.conftest import StackFactory
@@ -77,3 +79,39 @@ def test_the_consumers_span_is_the_child_of_the_producers_send_in_the_callers_tr
     assert len(receives()) == 1
     assert receives()[0].attributes["messaging.batch.message_count"] >= 1
     assert receives()[0].service == "consumer"
+
+
+def test_a_publishers_traceparent_reaches_the_consumer_through_an_sns_notification(
+    start_stack: StackFactory, collector: OtlpReceiver
+) -> None:
+    """moto's SNS delivers without raw delivery, so the context is inside the body."""
+    stack = start_stack(
+        OTEL_TRACES_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+        OTEL_BSP_SCHEDULE_DELAY="100",
+    )
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name="us-east-1")
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name="us-east-1")
+    topic = sns.create_topic(Name="traced-orders")["TopicArn"]
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=stack.queues.queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    sns.publish(
+        TopicArn=topic,
+        Message=json.dumps({"order_id": "SNS-1"}),
+        MessageAttributes={
+            "type": {"DataType": "String", "StringValue": "e2e.record"},
+            "traceparent": {
+                "DataType": "String",
+                "StringValue": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01",
+            },
+        },
+    )
+
+    def processed() -> list[ExportedSpan]:
+        return [s for s in collector.named("process messages") if s.trace_id == CALLER_TRACE]
+
+    wait_for(processed, timeout=20, what=f"the consumer's span\n{collector.spans}")
+    (process,) = processed()
+    assert (process.service, process.parent_span_id) == ("consumer", CALLER_SPAN)

@@ -8,8 +8,9 @@ is never read as a later format because an earlier one did not fit it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
@@ -17,6 +18,9 @@ from shared.aws.entries import ReceivedMessage
 from shared.messages.envelope import Envelope, Format
 from shared.messages.formats import eventbridge, ours, raw, s3_events, sns
 from shared.messages.formats.received import NotReadableError, Received
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 __all__ = ["Incoming", "NotReadableError", "read_message"]
 
@@ -29,6 +33,9 @@ class Incoming:
     format: Format
     skipped: str | None = None
     """Why there is nothing to run (`s3:TestEvent`); the message is simply acknowledged."""
+    sent_with: Mapping[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
+    """The attributes an SNS notification carried in its body (delivery without raw
+    message delivery puts them there, not in SQS's); empty for any other message."""
 
 
 def read_message(
@@ -58,7 +65,7 @@ def read(received: Received, *, unwrap_sns: bool) -> Incoming:
         return Incoming((envelope,), "envelope")
     inner = sns.unwrap(data, received) if unwrap_sns else None
     if inner is not None:  # counted as `sns`; each envelope's origin says what it carried
-        return replace(read(inner, unwrap_sns=False), format="sns")
+        return replace(read(inner, unwrap_sns=False), format="sns", sent_with=inner.attributes)
     if s3_events.is_test_event(data):
         return Incoming((), "s3", skipped=s3_events.TEST_EVENT)
     records = s3_events.read(data, received)
