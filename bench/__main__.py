@@ -28,6 +28,7 @@ from bench.report import render_markdown, render_text
 from bench.results import Config, Measurement, TargetRun
 from bench.status_path import measure_status_path
 from bench.system import measure_light, measure_system, running_system
+from bench.trace_cost import measure_trace_cost
 from scripts.processes import HOST
 from shared.aws import AwsError
 from shared.settings import ConsumerSettings, ProducerSettings
@@ -183,6 +184,12 @@ def run_target(
     print(f"== {name} ({sqs_url}): one SQS round trip {run.round_trip * 1000:.1f} ms", flush=True)
     measure_baselines(run, sqs_url, config)
     measure_this_system(run, sqs_url, config, env, logs)
+    run.trace = measure_trace_cost()
+    print(
+        f"   trace ids with no SDK: producer {run.trace.producer_ms:.3f} + consumer"
+        f" {run.trace.consumer_ms:.3f} ms CPU/msg = {run.trace_share():.1%} of (c)'s",
+        flush=True,
+    )
     if not delayed and endpoint.dynamodb:
         status = measure_status_path(sqs_url, config, env, logs)
         print(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.results import Config, LightLoad, Measurement, TargetRun
+from bench.trace_cost import MAX_SHARE
 
 CONTENDERS = {
     "a": "(a) naive",
@@ -110,6 +111,15 @@ def verdicts(runs: Sequence[TargetRun], config: Config) -> list[Verdict]:
                     f"{run.name}: (c) SQS requests/message <= {MAX_REQUESTS_PER_MESSAGE}",
                     _number(c.requests_per_message, 3),
                     c.requests_per_message <= MAX_REQUESTS_PER_MESSAGE,
+                )
+            )
+        if run.trace is not None:
+            share = run.trace_share()
+            found.append(
+                Verdict(
+                    f"{run.name}: (c) trace ids with no SDK <= {MAX_SHARE:.0%} of its CPU/msg",
+                    f"{run.trace.ms_per_message:.3f} ms = {share:.1%}",
+                    share <= MAX_SHARE,
                 )
             )
         if run.delayed:

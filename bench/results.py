@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bench.trace_cost import TraceCost
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
@@ -90,6 +92,17 @@ class TargetRun:
     """CPU seconds the endpoint's process used during each measurement."""
     machine_busy: dict[str, float] = field(default_factory=dict)
     """Share of all the machine's cores busy during each measurement."""
+    trace: TraceCost | None = None
+    """What (c)'s trace ids cost per message with no SDK, measured right after (c)."""
+
+    def trace_share(self) -> float:
+        """The trace ids' CPU per message over (c)'s, producer and consumer together."""
+        c = self.measurements.get("c")
+        if c is None or self.trace is None:
+            return math.nan
+        return self.trace.ms_per_message / (
+            c.cpu_ms_per_message("producer") + c.cpu_ms_per_message("consumer")
+        )
 
     def endpoint_busy(self, key: str) -> float:
         """The endpoint's CPU over the measurement's wall time: 1.0 is one core, flat out."""

@@ -21,7 +21,7 @@ from bench.load import post_load, post_trickle
 from bench.periodic import every
 from bench.records import Records, following
 from bench.results import LightLoad, Measurement
-from scripts.processes import HOST, Child, free_port, http_get, start, wait_for, wait_http_ok
+from scripts.processes import HOST, ROOT, Child, free_port, http_get, start, wait_for, wait_http_ok
 from shared.settings import Settings
 
 STARTUP_SECONDS = 60.0
@@ -101,14 +101,17 @@ def running_system(
     settings: Settings,
     log_dir: Path,
     overrides: Mapping[str, str] | None = None,
+    *,
+    cwd: Path = ROOT,
 ) -> Iterator[System]:
-    """Producer and consumer, up and ready; stopped (producer first) when the block ends."""
+    """Producer and consumer, up and ready; stopped (producer first) when the block ends.
+    `cwd`: the tree they run from (`bench.compare` runs another commit's)."""
     record = log_dir / f"{settings.sqs.queue_name}.records"
     env = service_env(base_env, settings, record, overrides)
     children: list[Child] = []
     try:
-        children.append(start("consumer", ["-m", "consumer"], env, log_dir))
-        children.append(start("producer", ["-m", "producer"], env, log_dir))
+        children.append(start("consumer", ["-m", "consumer"], env, log_dir, cwd=cwd))
+        children.append(start("producer", ["-m", "producer"], env, log_dir, cwd=cwd))
         consumer, producer = children
         producer_url = f"http://{HOST}:{env['PRODUCER_PORT']}"
         consumer_url = f"http://{HOST}:{env['CONSUMER_PORT']}"
