@@ -114,15 +114,20 @@ async def _serve(websocket: WebSocket, subscriber: Subscriber) -> None:
     finally:
         # No await here: a cancellation from outside (the server closing) must pass through
         # untouched, and the cancelled tasks end on their own.
-        pump.cancel()
-        listen.cancel()
-    for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            log.debug("feed client gone: %r", task.exception())
+        for task in (pump, listen):
+            task.cancel()
+            # A task asked to stop may still end in an error of its own (a send that failed
+            # as it was cancelled): take it, or asyncio logs it as never retrieved.
+            task.add_done_callback(_taken)
     if subscriber.closed and listen not in done:
         code, reason = CLOSE_CODES[subscriber.closed]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(websocket.close(code, reason), SEND_TIMEOUT_SECONDS)
+
+
+def _taken(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("feed client gone: %r", task.exception())
 
 
 async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:

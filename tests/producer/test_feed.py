@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from typing import Any
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
+from producer.routes import feed as feed_route
 from producer.tracking.feed import FeedFullError, FeedHub, Subscriber
 from shared.messages.status_events import Stage
 from tests.producer.events import event
@@ -143,3 +146,33 @@ def test_clients_are_capped_per_caller_and_per_process_and_freed_on_leaving() ->
         hub.subscribe("key:b")  # nothing of a dropped or closed client is still counted
 
     asyncio.run(run())
+
+
+class _LeavingClient:
+    """A client that leaves at once; the send to it fails a moment later, as the server
+    is already stopping it."""
+
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "websocket.disconnect", "code": 1001}
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.sleep(0)
+        raise WebSocketDisconnect(1006)
+
+
+def test_a_send_failing_as_its_client_leaves_is_not_logged_as_an_unretrieved_error() -> None:
+    unhandled: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _, context: unhandled.append(context)
+        )
+        subscriber = Subscriber(buffer=4, caller="test")
+        subscriber.offer('{"kind": "stats"}')
+        await asyncio.wait_for(feed_route._serve(_LeavingClient(), subscriber), 5)  # type: ignore[arg-type]
+        for _ in range(3):  # the cancelled tasks end, and their callbacks run
+            await asyncio.sleep(0)
+        gc.collect()
+
+    asyncio.run(main())
+    assert unhandled == []
