@@ -1,4 +1,8 @@
-"""Request dependencies, as named aliases so routes read plainly and tests can swap them."""
+"""Request dependencies, as named aliases so routes read plainly and tests can swap them.
+
+Each is `async def` although none awaits anything: FastAPI runs a plain `def` dependency on
+its thread pool, and a request would hop threads (and back) once per dependency for what is
+an attribute read. A check here must never block: it runs on the event loop."""
 
 from __future__ import annotations
 
@@ -29,47 +33,49 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def get_queue(request: Request) -> SqsQueue:
+async def get_queue(request: Request) -> SqsQueue:
     queue: SqsQueue = request.app.state.queue
     return queue
 
 
-def get_queue_target(request: Request) -> Target:
+async def get_queue_target(request: Request) -> Target:
     """The queue `POST /messages` sends to, with its sender."""
     target: Target = request.app.state.queue_target
     return target
 
 
-def get_publishers(request: Request) -> TopicPublishers:
+async def get_publishers(request: Request) -> TopicPublishers:
     publishers: TopicPublishers = request.app.state.publishers
     return publishers
 
 
-def get_tracking(connection: HTTPConnection) -> Tracking:
+async def get_tracking(connection: HTTPConnection) -> Tracking:
     """From a request or a WebSocket alike: the feed is served over both."""
     tracking: Tracking = connection.app.state.tracking
     return tracking
 
 
-def get_tracker(connection: HTTPConnection) -> Tracker:
-    return get_tracking(connection).tracker
+async def get_tracker(connection: HTTPConnection) -> Tracker:
+    tracking: Tracking = connection.app.state.tracking
+    return tracking.tracker
 
 
-def get_hub(connection: HTTPConnection) -> FeedHub:
-    return get_tracking(connection).hub
+async def get_hub(connection: HTTPConnection) -> FeedHub:
+    tracking: Tracking = connection.app.state.tracking
+    return tracking.hub
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_access(connection: HTTPConnection) -> Access:
+async def get_access(connection: HTTPConnection) -> Access:
     access: Access = connection.app.state.access
     return access
 
 
-def admitted(
+async def admitted(
     request: Request,
     _bearer_key: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key_bearer)],
     _header_key: Annotated[str | None, Depends(_api_key_header)],
@@ -79,18 +85,19 @@ def admitted(
     The two security schemes are parameters only so that the OpenAPI schema shows them;
     `Access` reads the headers itself, as it must for the WebSocket too.
     """
-    caller = get_access(request).admit(request)
+    access: Access = request.app.state.access
+    caller = access.admit(request)
     if isinstance(caller, Refusal):
         raise HTTPException(caller.status, detail=caller.detail, headers=caller.headers or None)
     return caller
 
 
-def rate_limited(request: Request) -> str:
+async def rate_limited(request: Request) -> str:
     """For an open API: the origin and the rate per client address, no key asked."""
-    return admitted(request, None, None)
+    return await admitted(request, None, None)
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

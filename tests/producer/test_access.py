@@ -224,3 +224,28 @@ def test_an_open_producer_limits_each_client_address(settings: Settings, queues:
 def test_a_bad_rate_stops_the_producer_at_start() -> None:
     with pytest.raises(ValueError, match="200/s"):
         Settings(_env_file=None, producer={"rate_limit": "fast"})
+
+
+@pytest.mark.parametrize("api", ["open", "keyed"])
+def test_a_message_is_admitted_and_routed_without_a_hop_to_the_thread_pool(
+    settings: Settings, queues: QueuePair, monkeypatch: pytest.MonkeyPatch, api: str
+) -> None:
+    """FastAPI runs a plain `def` dependency on its thread pool: a thread hop, and one back,
+    for each, on every request."""
+    import fastapi.dependencies.utils as solving
+
+    hops: list[str] = []
+    real = solving.run_in_threadpool
+
+    async def counted(call: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(call, "__name__", repr(call)))
+        return await real(call, *args, **kwargs)
+
+    monkeypatch.setattr(solving, "run_in_threadpool", counted)
+    chosen = keyed(settings, rate_limit="100/s") if api == "keyed" else settings
+    with TestClient(create_app(chosen)) as client:
+        headers = bearer(KEY) if api == "keyed" else {}
+        assert client.post("/messages", json=ORDER, headers=headers).status_code == 202
+        many = {"messages": [ORDER, ORDER]}
+        assert client.post("/messages/batch", json=many, headers=headers).status_code == 202
+    assert hops == []
