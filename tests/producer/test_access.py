@@ -232,16 +232,15 @@ def test_a_message_is_admitted_and_routed_without_a_hop_to_the_thread_pool(
 ) -> None:
     """FastAPI runs a plain `def` dependency on its thread pool: a thread hop, and one back,
     for each, on every request."""
-    import fastapi.dependencies.utils as solving
+    from starlette.concurrency import run_in_threadpool as real
 
     hops: list[str] = []
-    real = solving.run_in_threadpool
 
     async def counted(call: Any, *args: Any, **kwargs: Any) -> Any:
         hops.append(getattr(call, "__name__", repr(call)))
         return await real(call, *args, **kwargs)
 
-    monkeypatch.setattr(solving, "run_in_threadpool", counted)
+    monkeypatch.setattr("fastapi.dependencies.utils.run_in_threadpool", counted)
     chosen = keyed(settings, rate_limit="100/s") if api == "keyed" else settings
     with TestClient(create_app(chosen)) as client:
         headers = bearer(KEY) if api == "keyed" else {}
