@@ -21,7 +21,7 @@ from bench.baselines import measure_batched, measure_naive
 from bench.ceiling import measure_ceiling
 from bench.cpu import cpu_seconds, machine_cpu
 from bench.endpoint import Endpoint, fresh_queues, probe_round_trip, start_moto
-from bench.environment import child_env, use_own_env
+from bench.environment import child_env, key_value, use_own_env
 from bench.localstack import LocalstackUnavailableError, start_localstack
 from bench.proxy import start_proxy
 from bench.report import render_markdown, render_text
@@ -34,13 +34,6 @@ from shared.aws import AwsError
 from shared.settings import ConsumerSettings, ProducerSettings
 
 DEFAULT_CONCURRENCY = ConsumerSettings.model_fields["concurrency"].default
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--markdown", type=Path, help="also write the markdown tables to this file")
     add(
         "--env",
-        type=_key_value,
+        type=key_value,
         action="append",
         default=[],
         metavar="NAME=VALUE",

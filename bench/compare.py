@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.endpoint import fresh_queues, start_moto
-from bench.environment import child_env, use_own_env
+from bench.environment import child_env, key_value, use_own_env
 from bench.system import measure_system, running_system
 from scripts.processes import ROOT
 
@@ -39,6 +39,8 @@ class Side:
     label: str
     tree: Path
     logs: Path
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment for this side's services only (`--before-env`, `--after-env`)."""
     runs: dict[str, list[float]] = field(default_factory=lambda: {p: [] for p in PROCESSES})
 
     def median(self, process: str) -> float:
@@ -59,6 +61,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--clients", type=int, default=32, help="concurrent HTTP clients")
     add("--depth-cap", type=int, default=50, help="senders pause above this many unfinished")
     add("--timeout", type=float, default=180.0, help="limit on each run, seconds")
+    for side in ("before", "after"):
+        add(
+            f"--{side}-env",
+            type=key_value,
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"environment for the {side} side's services only (one commit, two settings)",
+        )
     return parser.parse_args(argv)
 
 
@@ -85,7 +96,7 @@ def worktree(revision: str, parent: Path) -> Iterator[Path]:
 def measure(side: Side, endpoint_url: str, args: argparse.Namespace, env: dict[str, str]) -> None:
     with (
         fresh_queues(endpoint_url, "ab", wait_seconds=1) as settings,
-        running_system(env, settings, side.logs, cwd=side.tree) as system,
+        running_system(env | side.env, settings, side.logs, cwd=side.tree) as system,
     ):
         m = measure_system(
             system,
@@ -123,8 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         after_tree = (
             ROOT if args.after is None else stack.enter_context(worktree(args.after, parent))
         )
-        before = Side(f"before ({args.before})", before_tree, parent / "logs-before")
-        after = Side(f"after ({args.after or 'this checkout'})", after_tree, parent / "logs-after")
+        before = Side(
+            f"before ({args.before})", before_tree, parent / "logs-before", dict(args.before_env)
+        )
+        after = Side(
+            f"after ({args.after or 'this checkout'})",
+            after_tree,
+            parent / "logs-after",
+            dict(args.after_env),
+        )
         for side in (before, after):
             side.logs.mkdir()
         moto = start_moto(env, parent)

@@ -6,6 +6,7 @@ real AWS credentials never reach a local endpoint: every process gets dummy ones
 
 from __future__ import annotations
 
+import argparse
 import os
 
 SERVICE_PREFIXES = ("SQS_", "PRODUCER_", "CONSUMER_")
@@ -37,3 +38,11 @@ def use_own_env(env: dict[str, str]) -> None:
     os.environ.update({k: v for k, v in env.items() if not k.startswith(SERVICE_PREFIXES)})
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """`NAME=VALUE` from the command line, as a pair."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value

@@ -53,6 +53,7 @@ def serve(app: FastAPI | str, settings: Settings, *, factory: bool = False) -> N
         host=settings.producer.host,
         port=settings.producer.port,
         log_config=None,
+        loop="auto",  # uvloop where it is installed (a dependency, but for Windows)
         access_log=False,  # producer.request_telemetry writes one line per request
         http=deadline_protocol(HEAD_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from bench.compare import Side, report, worktree
+from bench.compare import Side, parse_args, report, worktree
 from scripts.processes import ROOT
 
 
@@ -49,3 +49,10 @@ def test_the_report_gives_each_process_the_ratio_of_its_medians(tmp_path: Path) 
     consumer = next(line for line in lines if line.startswith("consumer")).split()
     assert producer == ["producer", "1.200", "1.500", "1.25x"]
     assert consumer == ["consumer", "0.500", "0.600", "1.20x"]
+
+
+def test_each_side_can_have_environment_of_its_own() -> None:
+    args = parse_args(["HEAD", "--before-env", "PYTHONPATH=/x", "--after-env", "A=1=2"])
+    assert (args.before, args.after) == ("HEAD", None)
+    assert args.before_env == [("PYTHONPATH", "/x")]
+    assert args.after_env == [("A", "1=2")]
