@@ -96,7 +96,7 @@ def worktree(revision: str, parent: Path) -> Iterator[Path]:
 def measure(side: Side, endpoint_url: str, args: argparse.Namespace, env: dict[str, str]) -> None:
     with (
         fresh_queues(endpoint_url, "ab", wait_seconds=1) as settings,
-        running_system(env | side.env, settings, side.logs, cwd=side.tree) as system,
+        running_system(env, settings, side.logs, side.env, cwd=side.tree) as system,
     ):
         m = measure_system(
             system,

@@ -24,14 +24,19 @@ def collector() -> Iterator[OtlpReceiver]:
     receiver.close()
 
 
+def exporting_to(collector: OtlpReceiver) -> dict[str, str]:
+    """The services export their spans to `collector`, a tenth of a second after each."""
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+
+
 def test_the_consumers_span_is_the_child_of_the_producers_send_in_the_callers_trace(
     start_stack: StackFactory, collector: OtlpReceiver
 ) -> None:
-    stack = start_stack(
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
-        OTEL_BSP_SCHEDULE_DELAY="100",
-    )
+    stack = start_stack(**exporting_to(collector))
     sent = post_json(
         f"{stack.producer_url}/messages",
         {"type": "e2e.record", "payload": {}},
@@ -85,11 +90,7 @@ def test_a_publishers_traceparent_reaches_the_consumer_through_an_sns_notificati
     start_stack: StackFactory, collector: OtlpReceiver
 ) -> None:
     """moto's SNS delivers without raw delivery, so the context is inside the body."""
-    stack = start_stack(
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
-        OTEL_BSP_SCHEDULE_DELAY="100",
-    )
+    stack = start_stack(**exporting_to(collector))
     sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name="us-east-1")
     sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name="us-east-1")
     topic = sns.create_topic(Name="traced-orders")["TopicArn"]
