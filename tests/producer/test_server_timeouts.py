@@ -198,6 +198,22 @@ def test_half_a_second_request_on_a_kept_alive_connection_is_closed(producer: in
     assert status_of(answer) == 408
 
 
+def test_half_a_head_pipelined_behind_a_request_is_answered_408_after_its_response(
+    producer: int,
+) -> None:
+    """The pipelined head's deadline runs from the end of the response before it, and the
+    408 follows that response whole rather than landing inside it."""
+    sock, started = opened(producer)
+    with sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n")
+        elapsed, answer = held_for(sock, started, HEAD_TIMEOUT + MARGIN)
+    assert_closed_at(elapsed, HEAD_TIMEOUT)
+    first, separator, second = answer.partition(b"HTTP/1.1 408 ")
+    assert status_of(first) == 200
+    assert separator, answer
+    assert second.endswith(b'{"detail": "request head not received in time"}')
+
+
 def test_requests_are_served_while_stalled_connections_wait(producer: int) -> None:
     """Stalled clients hold nothing others need; a body sent in parts within the deadline
     is taken whole."""
@@ -310,5 +326,5 @@ def test_a_request_framed_two_ways_is_a_400_and_nothing_after_it_is_served(
     with sock:
         sock.sendall(request_bytes)
         _, answer = held_for(sock, started, 5)  # the server closes after its one answer
-    assert status_of(answer) == 400  # by the parser (h11) or, if it lets it by, by the app
+    assert status_of(answer) == 400  # by the parser (llhttp) or, if it lets it by, by the app
     assert answer.count(b"HTTP/1.1 ") == 1, answer  # the hidden GET was never served
