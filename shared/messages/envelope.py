@@ -257,7 +257,9 @@ class Envelope(BaseModel):
         "`correlation_id`, no `AWS.` or `Amazon.` prefix).",
     )
 
-    _origin: Origin = PrivateAttr(default=SENT)
+    _origin: Origin = PrivateAttr(default_factory=lambda: SENT)
+    """A factory, not `default=SENT`: pydantic deep-copies a plain default for each instance,
+    which cost more than validating the rest of the envelope."""
 
     @property
     def origin(self) -> Origin:

@@ -6,7 +6,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from shared.messages.envelope import MAX_USER_ATTRIBUTES, Envelope
+from shared.messages.envelope import MAX_USER_ATTRIBUTES, SENT, Envelope, Origin
 
 
 def test_body_round_trips_and_carries_every_field() -> None:
@@ -22,6 +22,18 @@ def test_each_envelope_gets_its_own_id_and_correlation_id() -> None:
     assert first.id != second.id
     assert first.correlation_id != second.correlation_id
     assert first.created_at.tzinfo is not None
+
+
+def test_an_envelope_made_or_read_shares_the_one_empty_origin_rather_than_a_copy() -> None:
+    """A copy per envelope (pydantic deep-copies a private attribute's plain default) cost
+    more than validating the envelope itself."""
+    made = Envelope(type="t", payload={})
+    read = Envelope.from_body(made.to_body())
+    assert made.origin is SENT
+    assert read.origin is SENT
+    received = read.received(Origin(format="json", message_id="m-1"))
+    assert received.origin.message_id == "m-1"
+    assert made.origin is SENT  # the shared one is replaced, never changed
 
 
 def test_type_and_correlation_id_travel_as_message_attributes() -> None:
