@@ -18,7 +18,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bench.baselines import measure_batched, measure_naive
-from bench.ceiling import measure_ceiling
+from bench.ceiling import measure_ceiling, measure_floor
 from bench.cpu import cpu_seconds, machine_cpu
 from bench.endpoint import Endpoint, fresh_queues, probe_round_trip, start_moto
 from bench.environment import child_env, key_value, use_own_env
@@ -98,7 +98,7 @@ def _keep(run: TargetRun, m: Measurement, start: CpuMark) -> None:
     busy, total = machine_cpu()
     run.machine_busy[m.key] = (busy - start.machine[0]) / max(total - start.machine[1], 1)
     print(
-        f"   {m.key}: {m.rate:8.0f} msg/s  {m.requests_per_message:6.3f} SQS req/msg"
+        f"   {m.key}: {m.rate:8.0f} msg/s  {m.requests_per_message:6.3f} req/msg"
         f"  p50 {m.latency_ms(50):7.1f} ms  lost {m.errors}  CPU: endpoint"
         f" {run.endpoint_busy(m.key):4.0%} of a core, machine {run.machine_busy[m.key]:4.0%}"
         f"   ({m.label})",
@@ -190,13 +190,18 @@ def run_target(
             f" requests/msg ({status.events_per_message:.1f} status events/msg written)",
             flush=True,
         )
-    cpu = CpuMark.now(run)
-    _keep(
-        run,
-        measure_ceiling(
+    for measure_server in (measure_ceiling, measure_floor):
+        cpu = CpuMark.now(run)
+        server = measure_server(
             env, logs, messages=config.messages, clients=config.clients, timeout=config.timeout
-        ),
-        cpu,
+        )
+        _keep(run, server, cpu)
+        print(f"      server CPU per request: {server.cpu_ms_per_message('server'):.3f} ms")
+    print(
+        f"   CPU per message: (c) {run.system_cpu_ms():.3f} ms = {run.over_floor():.2f}x the"
+        f" floor {run.floor_cpu_ms():.3f} ms ((b)'s loop"
+        f" {run.measurements['b'].cpu_ms_per_message('loop'):.3f} + (f)'s bare route)",
+        flush=True,
     )
     return run
 

@@ -5,6 +5,9 @@ message per ReceiveMessage and deletes it with DeleteMessage.
 (b) raw optimum: one thread sends SendMessageBatch of ten, another receives ten at a time and
 deletes them with DeleteMessageBatch.
 
+Each loop's own CPU (its two threads', boto3 included) is measured too: (b)'s CPU per message
+is the SQS half of the floor that (c)'s processes are judged against.
+
 Sender and receiver always run at the same time. moto rescans a queue on every call, so its
 calls slow down as the queue deepens; the sender pauses while more than `cap` messages are
 unfinished, keeping every contender on an equally shallow queue.
@@ -184,8 +187,8 @@ def measure(
     wait = settings.sqs.wait_time_seconds
     with ThreadPoolExecutor(2, thread_name_prefix=f"baseline-{key}") as pool:
         futures = [
-            pool.submit(send, sender, send_url, flow),
-            pool.submit(receive, receiver, receive_url, flow, wait),
+            pool.submit(_cpu_of, send, sender, send_url, flow),
+            pool.submit(_cpu_of, receive, receiver, receive_url, flow, wait),
         ]
         try:
             finished, _ = concurrent.futures.wait(futures, return_when=FIRST_EXCEPTION)
@@ -207,7 +210,15 @@ def measure(
         latencies=list(flow.latencies.values()),
         errors=messages - received,
         operations=operations,
+        process_cpu={"loop": sum(future.result() for future in futures)},
     )
+
+
+def _cpu_of(side: Callable[..., None], *args: object) -> float:
+    """Run one side of a baseline in this thread; the CPU seconds this thread spent on it."""
+    started = time.thread_time()
+    side(*args)
+    return time.thread_time() - started
 
 
 def measure_naive(settings: Settings, *, messages: int, cap: int, timeout: float) -> Measurement:

@@ -16,8 +16,9 @@ CONTENDERS = {
     "b": "(b) raw batched",
     "c": "(c) this system",
     "d": "(d) HTTP ceiling",
+    "f": "(f) HTTP floor",
 }
-COLUMNS = ["endpoint", "contender", "msg/s", "SQS req/msg", "p50 ms", "p95 ms", "p99 ms", "lost"]
+COLUMNS = ["endpoint", "contender", "msg/s", "req/msg", "p50 ms", "p95 ms", "p99 ms", "lost"]
 RATIO_COLUMNS = [
     "endpoint",
     "(c)/(a)",
@@ -27,7 +28,22 @@ RATIO_COLUMNS = [
     "POST->202",
     "SQS round trip",
 ]
-MAX_REQUESTS_PER_MESSAGE = 0.35
+CPU_COLUMNS = [
+    "endpoint",
+    "(b) loop",
+    "(f) bare route",
+    "floor",
+    "(c) producer",
+    "(c) consumer",
+    "(c) both",
+    "(c)/floor",
+    "(d) server",
+]
+MAX_REQUESTS_PER_MESSAGE = 0.32
+MAX_CPU_OVER_FLOOR = 1.5
+"""(c)'s producer and consumer CPU per message, at most this many times the floor's."""
+MIN_OVER_RAW_LOOP = 2.0
+"""(c)'s throughput, at least this many times the raw batched loop's (b)."""
 LIGHT_LOAD_ROUND_TRIPS = 3
 
 
@@ -108,7 +124,8 @@ def verdicts(runs: Sequence[TargetRun], config: Config) -> list[Verdict]:
         if c is not None:
             found.append(
                 Verdict(
-                    f"{run.name}: (c) SQS requests/message <= {MAX_REQUESTS_PER_MESSAGE}",
+                    f"{run.name}: (c) SQS+SNS requests/message, status events included"
+                    f" <= {MAX_REQUESTS_PER_MESSAGE}",
                     _number(c.requests_per_message, 3),
                     c.requests_per_message <= MAX_REQUESTS_PER_MESSAGE,
                 )
@@ -130,11 +147,40 @@ def verdicts(runs: Sequence[TargetRun], config: Config) -> list[Verdict]:
 
 
 def _delayed_verdicts(run: TargetRun) -> list[Verdict]:
-    ca, cb, cd = run.ratio("c", "a"), run.ratio("c", "b"), run.ratio("c", "d")
+    ca, cb = run.ratio("c", "a"), run.ratio("c", "b")
+    over_floor = run.over_floor()
     return [
         Verdict(f"{run.name}: (c) >= 10x (a)", f"{_number(ca)}x", ca >= 10),
-        Verdict(f"{run.name}: (c) above (b)", f"{_number(cb, 2)}x", cb > 1),
-        Verdict(f"{run.name}: (c) >= 0.5x (d)", f"{_number(cd, 2)}x", cd >= 0.5),
+        Verdict(
+            f"{run.name}: (c) >= {MIN_OVER_RAW_LOOP:g}x (b)",
+            f"{_number(cb, 2)}x",
+            cb >= MIN_OVER_RAW_LOOP,
+        ),
+        Verdict(
+            f"{run.name}: (c) producer + consumer CPU/msg <= {MAX_CPU_OVER_FLOOR:g}x the floor"
+            " ((b)'s loop + (f)'s bare route)",
+            f"{_number(run.system_cpu_ms(), 3)} ms = {_number(over_floor, 2)}x"
+            f" {_number(run.floor_cpu_ms(), 3)} ms",
+            over_floor <= MAX_CPU_OVER_FLOOR,
+        ),
+    ]
+
+
+def _cpu_row(run: TargetRun) -> list[str]:
+    def ms(key: str, process: str) -> str:
+        m = run.measurements.get(key)
+        return _number(m.cpu_ms_per_message(process) if m else math.nan, 3)
+
+    return [
+        run.name,
+        ms("b", "loop"),
+        ms("f", "server"),
+        _number(run.floor_cpu_ms(), 3),
+        ms("c", "producer"),
+        ms("c", "consumer"),
+        _number(run.system_cpu_ms(), 3),
+        f"{_number(run.over_floor(), 2)}x",
+        ms("d", "server"),
     ]
 
 
@@ -165,6 +211,7 @@ def header(config: Config) -> str:
 def render_text(runs: Sequence[TargetRun], config: Config) -> str:
     results = _aligned(COLUMNS, _rows(runs), left=2)
     ratios = _aligned(RATIO_COLUMNS, [_ratio_row(run) for run in runs], left=1)
+    cpu = _aligned(CPU_COLUMNS, [_cpu_row(run) for run in runs], left=1)
     targets = "\n".join(
         f"  [{'met ' if v.met else 'MISS'}] {v.target}: {v.measured}"
         for v in verdicts(runs, config)
@@ -172,7 +219,9 @@ def render_text(runs: Sequence[TargetRun], config: Config) -> str:
     calls = "\n".join(_operations(runs))
     return (
         f"{header(config)}\n\n{results}\n\n{ratios}\n\n"
-        f"SQS requests per message by operation (messages per call):\n{calls}\n\n"
+        f"CPU ms per message, each process's own (floor: (b)'s loop + (f)'s bare route):\n"
+        f"{cpu}\n\n"
+        f"SQS and SNS requests per message by operation (messages per call):\n{calls}\n\n"
         f"targets:\n{targets}"
     )
 
@@ -203,4 +252,5 @@ def _operations(runs: Sequence[TargetRun]) -> list[str]:
 def render_markdown(runs: Sequence[TargetRun]) -> str:
     results = _markdown(COLUMNS, _rows(runs), left=2)
     ratios = _markdown(RATIO_COLUMNS, [_ratio_row(run) for run in runs], left=1)
-    return f"{results}\n\n{ratios}"
+    cpu = _markdown(CPU_COLUMNS, [_cpu_row(run) for run in runs], left=1)
+    return f"{results}\n\n{ratios}\n\n{cpu}"

@@ -23,7 +23,7 @@ class Measurement:
     """N messages moved by one contender: wall time, SQS requests and per-message latency."""
 
     key: str
-    """`a`, `b`, `c` or `d`."""
+    """`a`, `b`, `c`, `d` or `f`."""
     label: str
     messages: int
     seconds: float
@@ -37,7 +37,8 @@ class Measurement:
     operations: Mapping[str, float] = field(default_factory=dict)
     """The SQS requests by operation (SendMessageBatch, ReceiveMessage, ...)."""
     process_cpu: Mapping[str, float] = field(default_factory=dict)
-    """CPU seconds each of our processes used while moving them (producer, consumer)."""
+    """CPU seconds each process used while moving them: (c)'s producer and consumer, a
+    baseline's own loop (`loop`), (d)'s and (f)'s `server`."""
     peak_threads: Mapping[str, int] = field(default_factory=dict)
     """Most threads each of our processes had at once while moving them."""
 
@@ -97,12 +98,28 @@ class TargetRun:
 
     def trace_share(self) -> float:
         """The trace ids' CPU per message over (c)'s, producer and consumer together."""
-        c = self.measurements.get("c")
-        if c is None or self.trace is None:
+        if self.trace is None:
             return math.nan
-        return self.trace.ms_per_message / (
-            c.cpu_ms_per_message("producer") + c.cpu_ms_per_message("consumer")
-        )
+        return self.trace.ms_per_message / self.system_cpu_ms()
+
+    def system_cpu_ms(self) -> float:
+        """(c)'s producer and consumer CPU per message together."""
+        c = self.measurements.get("c")
+        if c is None:
+            return math.nan
+        return c.cpu_ms_per_message("producer") + c.cpu_ms_per_message("consumer")
+
+    def floor_cpu_ms(self) -> float:
+        """The least a message can cost: the raw batched loop's own CPU per message (b) plus
+        the bare route's CPU per request (f), both measured in this run."""
+        b, f = self.measurements.get("b"), self.measurements.get("f")
+        if b is None or f is None:
+            return math.nan
+        return b.cpu_ms_per_message("loop") + f.cpu_ms_per_message("server")
+
+    def over_floor(self) -> float:
+        """(c)'s CPU per message over the floor's."""
+        return self.system_cpu_ms() / self.floor_cpu_ms()
 
     def endpoint_busy(self, key: str) -> float:
         """The endpoint's CPU over the measurement's wall time: 1.0 is one core, flat out."""

@@ -1,6 +1,6 @@
 """(s) the status path: what keeping every message's status shared in DynamoDB costs.
 
-The system of (c) again, with status events on and `PRODUCER_STATUS_STORE=dynamodb`:
+The system of (c) again (status events on, as there), with `PRODUCER_STATUS_STORE=dynamodb`:
 each consumer publishes its status events packed to the events topic, which delivers them
 to the events queue and the producer's feed queue; the producer reads them
 and writes them, with its own `accepted` events, to the status table. Counted by the
@@ -18,7 +18,6 @@ from bench.endpoint import fresh_queues
 from bench.results import Config
 from bench.system import System, measure_system, running_system, scrape
 from shared.aws import build_client
-from shared.topology.events_topic import ensure_events_topic
 from shared.topology.resources import ensure_table
 
 SETTLE_SECONDS = 30.0
@@ -54,15 +53,9 @@ def measure_status_path(
     sqs_url: str, config: Config, env: Mapping[str, str], logs: Path
 ) -> StatusPath:
     with fresh_queues(sqs_url, "s", config.wait_seconds) as settings:
-        events_queue = f"{settings.sqs.queue_name}-events"
         table = f"{settings.sqs.queue_name}-status"
-        ensure_events_topic(
-            build_client("sns", settings), build_client("sqs", settings), events_queue, events_queue
-        )
         ensure_table(build_client("dynamodb", settings), table, sort_key="event")
         overrides = {
-            "SQS_EVENTS_QUEUE_NAME": events_queue,
-            "SQS_EVENTS_TOPIC_NAME": events_queue,
             "PRODUCER_STATUS_STORE": "dynamodb",
             "PRODUCER_STATUS_TABLE": table,
         }

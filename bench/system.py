@@ -1,18 +1,23 @@
 """(c) this system end to end: the real producer and consumer processes, HTTP in, handler out.
 
 Latency runs from just before each POST to the start of its handler (the probe in
-`bench.handlers` records it); throughput from the first POST to the last handler start. SQS
-requests are what both services count themselves: `aws_requests_total{service="sqs"}` on
+`bench.handlers` records it); throughput from the first POST to the last handler start.
+Requests are what both services count themselves: `aws_requests_total` of SQS and SNS on
 their /metrics, before and after, the consumer's deletes included.
+
+The services run as shipped, status events on: each consumer publishes them packed to the
+events topic, which delivers them to the events queue and the producer's feed queue, and
+their requests are counted with the messages' own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.cpu import cpu_seconds, thread_count
@@ -22,7 +27,9 @@ from bench.periodic import every
 from bench.records import Records, following
 from bench.results import LightLoad, Measurement
 from scripts.processes import HOST, ROOT, Child, free_port, http_get, start, wait_for, wait_http_ok
+from shared.aws import build_client
 from shared.settings import Settings
+from shared.topology.events_topic import ensure_events_topic
 
 STARTUP_SECONDS = 60.0
 SETTLE_SECONDS = 30.0
@@ -37,11 +44,14 @@ class System:
     consumer_url: str
     records: Records
 
-    def sqs_requests(self) -> dict[str, float]:
-        """SQS requests both services made so far, by operation, retries included."""
-        counts = scrape(self.producer_url)
-        for operation, value in scrape(self.consumer_url).items():
-            counts[operation] = counts.get(operation, 0.0) + value
+    def aws_requests(self) -> dict[str, float]:
+        """SQS and SNS requests both services made so far, by operation (SNS's prefixed),
+        retries included."""
+        counts: dict[str, float] = {}
+        for url in (self.producer_url, self.consumer_url):
+            for service, prefix in (("sqs", ""), ("sns", "SNS ")):
+                for operation, value in scrape(url, service=service).items():
+                    counts[prefix + operation] = counts.get(prefix + operation, 0.0) + value
         return counts
 
     def deleted(self) -> float:
@@ -78,10 +88,9 @@ def service_env(
             "SQS_ENDPOINT_URL": str(sqs.endpoint_url).rstrip("/"),
             "SQS_QUEUE_NAME": sqs.queue_name,
             "SQS_DLQ_NAME": sqs.dlq_name,
-            # Status events cost a fixed few requests a second (one packed send per 250 ms,
-            # the producer's poll and delete), whatever the message rate: off here, so that
-            # requests per message measure the messages' own path.
-            "SQS_EVENTS_QUEUE_NAME": "",
+            # Status events on, as shipped, through a topic and queue of this run's own.
+            "SQS_EVENTS_QUEUE_NAME": events_name(settings),
+            "SQS_EVENTS_TOPIC_NAME": events_name(settings),
             "SQS_WAIT_TIME_SECONDS": str(sqs.wait_time_seconds),
             "CONSUMER_HANDLERS": "bench.handlers",
             RECORD_ENV: str(record),
@@ -109,7 +118,7 @@ def running_system(
     record = log_dir / f"{settings.sqs.queue_name}.records"
     env = service_env(base_env, settings, record, overrides)
     children: list[Child] = []
-    try:
+    with status_events(settings), _stopped(children):
         children.append(start("consumer", ["-m", "consumer"], env, log_dir, cwd=cwd))
         children.append(start("producer", ["-m", "producer"], env, log_dir, cwd=cwd))
         consumer, producer = children
@@ -118,9 +127,36 @@ def running_system(
         wait_http_ok(f"{producer_url}/readyz", producer, STARTUP_SECONDS)
         wait_http_ok(f"{consumer_url}/healthz", consumer, STARTUP_SECONDS)
         yield System(producer, consumer, producer_url, consumer_url, Records(record))
+
+
+@contextmanager
+def _stopped(children: list[Child]) -> Iterator[None]:
+    """The children started in the block, stopped when it ends (the last started first)."""
+    try:
+        yield
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def events_name(settings: Settings) -> str:
+    """The status events topic and queue of the run on `settings`' queue."""
+    return f"{settings.sqs.queue_name}-events"
+
+
+@contextmanager
+def status_events(settings: Settings) -> Iterator[None]:
+    """The run's events topic and queue, made when the block starts, removed when it ends."""
+    sqs, sns = build_client("sqs", settings), build_client("sns", settings)
+    name = events_name(settings)
+    topic_arn = ensure_events_topic(sns, sqs, name, name)
+    try:
+        yield
+    finally:
+        with suppress(BotoCoreError, ClientError):
+            sns.delete_topic(TopicArn=topic_arn)
+        with suppress(BotoCoreError, ClientError):
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def measure_system(
@@ -130,7 +166,7 @@ def measure_system(
     deleted. Clients pause while more than `cap` accepted messages are unhandled (moto slows
     as its queue deepens; the baselines are held to the same depth)."""
     run = "load"
-    requests_before = system.sqs_requests()
+    requests_before = system.aws_requests()
     deleted_before = system.deleted()
     pids = {"producer": system.producer.process.pid, "consumer": system.consumer.process.pid}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -151,7 +187,7 @@ def measure_system(
         "the consumer's deletes",
     )
     handled = records.count(run)
-    operations = _difference(system.sqs_requests(), requests_before)
+    operations = _difference(system.aws_requests(), requests_before)
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     return Measurement(
         key="c",

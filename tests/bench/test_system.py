@@ -1,0 +1,52 @@
+"""(c) runs the services as shipped: status events on, through a topic and queue of the run's
+own, and their requests counted with the messages' own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bench.endpoint import fresh_queues
+from bench.environment import child_env, use_own_env
+from bench.system import events_name, measure_system, running_system
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def bench_environment() -> Iterator[dict[str, str]]:
+    """The bench's child environment, also its own (as `python -m bench` sets it); the
+    test's environment is back afterwards."""
+    saved = dict(os.environ)
+    env = child_env([])
+    use_own_env(env)
+    try:
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def queue_names(endpoint_url: str) -> set[str]:
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url, region_name="us-east-1")
+    urls = sqs.list_queues(MaxResults=1000).get("QueueUrls", [])
+    return {url.rsplit("/", 1)[-1] for url in urls}
+
+
+def test_the_system_counts_its_status_events_requests_and_leaves_no_events_queue(
+    moto_server: str, tmp_path: Path, bench_environment: dict[str, str]
+) -> None:
+    with fresh_queues(moto_server, "t", wait_seconds=1) as settings:
+        name = events_name(settings)
+        with running_system(bench_environment, settings, tmp_path) as system:
+            assert name in queue_names(moto_server)
+            m = measure_system(system, messages=60, clients=4, cap=50, timeout=60)
+    assert m.messages == 60
+    assert m.operations.get("SendMessageBatch", 0) >= 1
+    assert m.operations.get("SNS PublishBatch", 0) >= 1, m.operations  # the consumer's events
+    assert m.requests == sum(m.operations.values())
+    assert name not in queue_names(moto_server)
