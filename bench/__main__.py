@@ -143,7 +143,8 @@ def measure_this_system(
             f" consumer {load.cpu_ms_per_message('consumer'):.2f} ms; most threads at once:"
             f" producer {load.peak_threads.get('producer', 0)},"
             f" consumer {load.peak_threads.get('consumer', 0)}"
-            f" (CONSUMER_CONCURRENCY {env.get('CONSUMER_CONCURRENCY') or DEFAULT_CONCURRENCY})",
+            f" (CONSUMER_CONCURRENCY {env.get('CONSUMER_CONCURRENCY') or DEFAULT_CONCURRENCY});"
+            f" memory before -> after: {_memory(load)}",
             flush=True,
         )
         run.light = measure_light(
@@ -156,6 +157,12 @@ def measure_this_system(
         f"   light load: median {run.light.median_ms:.1f} ms to the handler"
         f" ({run.light.answer_median_ms:.1f} ms to the 202)",
         flush=True,
+    )
+
+
+def _memory(m: Measurement) -> str:
+    return ", ".join(
+        f"{name} {before:.0f} -> {after:.0f} MiB" for name, (before, after) in m.rss_mib.items()
     )
 
 

@@ -1,4 +1,5 @@
-"""How much CPU a process, or the whole machine, has used so far: read from /proc."""
+"""How much CPU a process, or the whole machine, has used so far, and what a process holds
+now (threads, memory): read from /proc."""
 
 from __future__ import annotations
 
@@ -32,12 +33,24 @@ def machine_cpu() -> tuple[float, float]:
 
 def thread_count(pid: int | None) -> int:
     """Threads a process has now; 0 if unknown."""
+    return int(_status_field(pid, "Threads:"))
+
+
+def rss_mib(pid: int | None) -> float:
+    """The memory a process holds now (resident set), MiB; nan if unknown."""
+    kib = _status_field(pid, "VmRSS:", default=math.nan)
+    return kib / 1024
+
+
+def _status_field(pid: int | None, name: str, default: float = 0) -> float:
+    """A number from /proc/<pid>/status (the first after `name`); `default` if unknown."""
     if pid is None:
-        return 0
+        return default
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return 0
+        return default
     return next(
-        (int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), 0
+        (float(line.split()[1]) for line in status.splitlines() if line.startswith(name)),
+        default,
     )

@@ -41,6 +41,8 @@ class Measurement:
     baseline's own loop (`loop`), (d)'s and (f)'s `server`."""
     peak_threads: Mapping[str, int] = field(default_factory=dict)
     """Most threads each of our processes had at once while moving them."""
+    rss_mib: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Memory each of our processes held before and after moving them, MiB."""
 
     def cpu_ms_per_message(self, process: str) -> float:
         seconds = self.process_cpu.get(process, math.nan)

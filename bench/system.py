@@ -20,7 +20,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.cpu import cpu_seconds, thread_count
+from bench.cpu import cpu_seconds, rss_mib, thread_count
 from bench.handlers import RECORD_ENV
 from bench.load import post_load, post_trickle
 from bench.periodic import every
@@ -170,6 +170,7 @@ def measure_system(
     deleted_before = system.deleted()
     pids = {"producer": system.producer.process.pid, "consumer": system.consumer.process.pid}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    rss_before = {name: rss_mib(pid) for name, pid in pids.items()}
     with following(system.records) as records, peak_threads(pids) as peaks:
         load = post_load(
             system.producer_url,
@@ -200,6 +201,7 @@ def measure_system(
         operations=operations,
         process_cpu=cpu,
         peak_threads=dict(peaks),
+        rss_mib={name: (rss_before[name], rss_mib(pid)) for name, pid in pids.items()},
     )
 
 
