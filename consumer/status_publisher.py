@@ -2,8 +2,8 @@
 background.
 
 A handler must never wait for the live feed: `publish` only appends to a bounded buffer. As
-a background chore it sends what gathered every `interval`, many events per SQS message, so the
-feed costs a few requests per second whatever the message rate. When the events queue is
+a background chore it sends what gathered every `interval` (a second), many events per SQS
+message, so the feed costs one request a second whatever the message rate. When the events queue is
 down the oldest events are dropped (and counted) rather than letting the buffer grow: status
 is news, and the messages themselves are never affected. With `SQS_EVENTS_SECRET` set each
 body is signed (`shared.messages.event_signing`), and the producer drops what is not.
@@ -47,7 +47,7 @@ class EventPublisher(Chore):
         destination: SqsQueue | SnsTopic,
         metrics: Metrics,
         *,
-        interval: float = 0.25,
+        interval: float = 1.0,
         capacity: int = 10_000,
         secret: SecretStr | None = None,
     ) -> None:

@@ -38,6 +38,10 @@ MAX_WAIT_SECONDS = 5
 by a poll abandoned at shutdown come back to the next reader within the visibility timeout."""
 IDLE_PAUSE_SECONDS = 1.0
 """Pause after an empty receive when long polling is off, so the loop does not spin."""
+PACE_SECONDS = 1.0
+"""Least time from one receive's start to the next's, unless the last one came back full:
+bodies gather meanwhile, so the reader makes about one receive and one delete a second
+however often consumers publish, and a backlog is still read at once."""
 BODY_PREVIEW = 200
 
 DROPPED_BODIES = Counter(
@@ -80,6 +84,8 @@ def _unless_cancelled(future: asyncio.Future[T], setter: Callable[[Any], None], 
 
 @dataclass
 class ReaderCounts:
+    receives: int = 0
+    """Receives that brought bodies (each followed by one delete)."""
     bodies: int = 0
     events: int = 0
     malformed: int = 0
@@ -100,9 +106,11 @@ class EventsReader:
         backoff_max_seconds: float = 30.0,
         rng: random.Random | None = None,
         secret: SecretStr | None = None,
+        pace_seconds: float = PACE_SECONDS,
     ) -> None:
         """With `secret`, only bodies signed with it are read; without, every body is."""
         self.queue = queue
+        self.pace_seconds = pace_seconds
         self.secret = secret
         self.sink = sink
         self.wait_seconds = min(wait_seconds, MAX_WAIT_SECONDS)
@@ -117,7 +125,9 @@ class EventsReader:
     async def run(self) -> None:
         """Read until stopped; an error pauses the loop with jittered backoff, never ends it."""
         failures = 0
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            started = loop.time()
             try:
                 received = await self.poll_once()
             except AwsError as exc:
@@ -136,6 +146,8 @@ class EventsReader:
             failures = 0
             if not received and self.wait_seconds == 0:
                 await self._pause(IDLE_PAUSE_SECONDS)
+            elif 0 < received < MAX_BATCH_ENTRIES:
+                await self._pause(started + self.pace_seconds - loop.time())
 
     async def poll_once(self) -> int:
         """One receive: parse, hand over, delete. Returns how many bodies it received."""
@@ -149,6 +161,7 @@ class EventsReader:
         if not messages:
             return 0
         events = [event for message in messages for event in self._parse(message)]
+        self.counts.receives += 1
         self.counts.bodies += len(messages)
         self.counts.events += len(events)
         if events:
@@ -200,5 +213,7 @@ class EventsReader:
             )
 
     async def _pause(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)

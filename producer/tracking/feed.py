@@ -92,7 +92,9 @@ class FeedHub:
         self.max_clients_per_caller = max_clients_per_caller
         self.dropped_clients = 0
         self.last_stats: Frame | None = None
-        self._recent: deque[Frame] = deque(maxlen=recent)
+        self._recent: deque[StatusEvent] = deque(maxlen=recent)
+        """Kept as events: a frame is built only for a client to read (most of the time,
+        no page is open)."""
         self._totals: Counter[str] = Counter()
         self._rates = rates or RateWindow()
         self._subscribers: set[Subscriber] = set()
@@ -134,18 +136,18 @@ class FeedHub:
         """What a new client is sent first: recent events (oldest first) and the figures."""
         return {
             "kind": "hello",
-            "recent": list(self._recent),
+            "recent": [event_frame(event) for event in self._recent],
             "totals": self.totals(),
             "rates": self.rates(),
             "stats": self.last_stats,
         }
 
     def publish_event(self, event: StatusEvent) -> None:
-        frame = event_frame(event)
-        self._recent.append(frame)
+        self._recent.append(event)
         self._totals[event.stage.value] += 1
         self._rates.add(event.stage.value)
-        self.broadcast(frame)
+        if self._subscribers:
+            self.broadcast(event_frame(event))
 
     def publish_stats(self, figures: Frame) -> None:
         """Queue figures, sent with the hub's own totals and rates."""

@@ -257,6 +257,32 @@ def test_the_loop_hands_over_what_arrives_while_it_runs(
     assert tracker.store.get(done.id) is not None
 
 
+def test_bodies_trickling_in_are_gathered_into_one_receive_a_pace(
+    events_queue: SqsQueue, tracker: Tracker
+) -> None:
+    """A consumer publishing often costs the reader one receive and one delete a pace, not
+    one of each per body; a full receive (a backlog) is followed at once."""
+    reader = EventsReader(events_queue, tracker.record, wait_seconds=1, pace_seconds=0.5)
+    trickled = [event(Stage.DONE) for _ in range(12)]
+
+    async def main() -> None:
+        task = asyncio.create_task(reader.run())
+        for one in trickled:  # a body every 50 ms for 0.6 s
+            await asyncio.to_thread(send_body, events_queue, pack([one]))
+            await asyncio.sleep(0.05)
+        for _ in range(100):
+            if all(tracker.store.get(one.id) for one in trickled):
+                break
+            await asyncio.sleep(0.05)
+        reader.stop()
+        await asyncio.wait_for(task, 3)
+
+    asyncio.run(main())
+    assert all(tracker.store.get(one.id) for one in trickled)
+    assert reader.counts.bodies == 12
+    assert reader.counts.receives <= 4, f"{reader.counts.receives} receives for 12 bodies"
+
+
 @pytest.mark.parametrize("failures", [1, 2, 5, 30])
 def test_backoff_doubles_up_to_the_cap_with_jitter(failures: int) -> None:
     rng = random.Random(failures)
