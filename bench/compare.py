@@ -110,7 +110,11 @@ def measure(side: Side, endpoint_url: str, args: argparse.Namespace, env: dict[s
     for process in PROCESSES:
         side.runs[process].append(m.cpu_ms_per_message(process))
     cpu = ", ".join(f"{p} {side.runs[p][-1]:.2f}" for p in PROCESSES)
-    print(f"   {side.label}: {m.rate:6.0f} msg/s, CPU ms/msg: {cpu}", flush=True)
+    print(
+        f"   {side.label}: {m.rate:6.0f} msg/s, {m.requests_per_message:.3f} req/msg,"
+        f" CPU ms/msg: {cpu}",
+        flush=True,
+    )
 
 
 def report(before: Side, after: Side) -> str:

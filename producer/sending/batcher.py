@@ -132,8 +132,11 @@ class SendBatcher:
                 return
             finally:
                 self._sending -= 1
-                if self._timer is None and self._pending.messages:
-                    self._flush()  # its window passed while this send was in flight
+                if self._timer is None and self._pending.messages and self._sending == 0:
+                    # Its window passed while sends were in flight. With another still out,
+                    # the batch waits for that one too (or for `max_wait`): the clients this
+                    # send answers are about to fill it.
+                    self._flush()
         for message, waiter in zip(pending.messages, pending.waiters, strict=True):
             result = results.get(message.id) or AwsError(
                 f"no result for {message.id}", self.service

@@ -151,6 +151,29 @@ def test_a_batch_due_while_a_send_is_in_flight_gathers_until_it_returns(
     assert len(stored_ids(queue)) == 8
 
 
+def test_a_due_batch_waits_for_every_send_in_flight_not_just_the_first_to_return(
+    queue: CountingQueue,
+) -> None:
+    """Under load the clients a returning send answers come back at once with more: a
+    partial batch flushed by the first return would leave them the next call to themselves."""
+    slow = SlowQueue(queue, delay=0.6)
+
+    async def main() -> None:
+        batcher = make_batcher(slow, window=0.005, max_wait=2.0)
+        sends = [asyncio.create_task(batcher.send(outgoing(queue, n))) for n in range(10)]
+        await asyncio.sleep(0.2)
+        sends += [asyncio.create_task(batcher.send(outgoing(queue, n))) for n in range(10, 20)]
+        await asyncio.sleep(0.2)  # two full batches in flight, returning at 0.6 s and 0.8 s
+        sends += [asyncio.create_task(batcher.send(outgoing(queue, n))) for n in range(20, 22)]
+        await asyncio.sleep(0.3)  # the first has returned; the second is still out
+        sends += [asyncio.create_task(batcher.send(outgoing(queue, n))) for n in range(22, 25)]
+        await asyncio.gather(*sends)
+
+    asyncio.run(main())
+    assert slow.batches == [10, 10, 5]
+    assert len(stored_ids(queue)) == 25
+
+
 def test_a_due_batch_waits_for_a_slow_send_no_longer_than_max_wait(queue: CountingQueue) -> None:
     slow = SlowQueue(queue, delay=0.6)
 
