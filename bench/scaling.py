@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.endpoint import fresh_queues, start_moto
-from bench.environment import child_env, use_own_env
+from bench.environment import child_env, key_value, use_own_env
 from bench.proxy import start_proxy
 from bench.results import Measurement
 from bench.system import measure_system, running_system
@@ -49,6 +49,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--delay-ms", type=float, default=20.0, help="delay the proxy adds per request")
     add("--depth-cap", type=int, default=50, help="senders pause above this many unfinished")
     add("--timeout", type=float, default=600.0, help="limit on each run, seconds")
+    add(
+        "--env",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for producer and consumer, e.g. PRODUCER_STATUS_CAPACITY=1000",
+    )
     return parser.parse_args(argv)
 
 
@@ -112,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             for clients in args.clients:
                 with (
                     fresh_queues(url, "scale", wait_seconds=1) as settings,
-                    running_system(env, settings, logs) as system,
+                    running_system(env, settings, logs, dict(args.env)) as system,
                 ):
                     m = measure_system(
                         system,
@@ -124,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(Cell(messages, clients, m))
                 print(render(cells[-1:]).splitlines()[-1], flush=True)
                 moto.reset()
-    print(f"\nmoto +{args.delay_ms:g} ms, (c) as shipped:\n{render(cells)}\n")
+    setup = " ".join(f"{name}={value}" for name, value in args.env) or "as shipped"
+    print(f"\nmoto +{args.delay_ms:g} ms, (c) {setup}:\n{render(cells)}\n")
     print("targets:\n" + "\n".join(verdicts(cells)))
     return 0
 
