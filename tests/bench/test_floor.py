@@ -4,8 +4,6 @@ route's CPU per request, both measured in the same run."""
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +11,6 @@ from fastapi.testclient import TestClient
 from bench.bare_route import create_app
 from bench.baselines import measure_batched
 from bench.endpoint import fresh_queues
-from bench.environment import child_env, use_own_env
 from bench.load import message_body
 from bench.report import MAX_CPU_OVER_FLOOR, render_text, verdicts
 from bench.results import Config, Measurement, TargetRun
@@ -41,17 +38,6 @@ def test_the_bare_route_takes_the_bench_body_and_refuses_what_the_producer_refus
         refused = client.post("/messages", json={"type": "t", "payload": {}, "typo": 1})
     assert taken.status_code == 202, taken.text
     assert refused.status_code == 422  # the producer's own MessageIn: unknown fields refused
-
-
-@pytest.fixture
-def bench_environment() -> Iterator[None]:
-    saved = dict(os.environ)
-    use_own_env(child_env([]))
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @pytest.mark.e2e

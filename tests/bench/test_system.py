@@ -3,32 +3,15 @@ own, and their requests counted with the messages' own."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 
 from bench.endpoint import fresh_queues
-from bench.environment import child_env, use_own_env
 from bench.system import events_name, measure_system, running_system
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def bench_environment() -> Iterator[dict[str, str]]:
-    """The bench's child environment, also its own (as `python -m bench` sets it); the
-    test's environment is back afterwards."""
-    saved = dict(os.environ)
-    env = child_env([])
-    use_own_env(env)
-    try:
-        yield env
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def queue_names(endpoint_url: str) -> set[str]:
