@@ -52,6 +52,8 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     _receiving: _Receiving = "nothing"
     """Where the parser is: between requests, inside a head, or inside a body."""
     _upgraded: bool = False
+    _refusal: str | None = None
+    """Why bytes after a request still being answered are not a request: said once it is."""
 
     @override
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -87,7 +89,22 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     @override
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        if self._refusal is not None and not self.pipeline and not self.transport.is_closing():
+            super().send_400_response(self._refusal)  # every request before it is answered
+            return
         self._follow_request()  # a head pipelined behind this response gets its deadline now
+
+    @override
+    def send_400_response(self, msg: str) -> None:
+        """The 400 for bytes that are no request comes after the answers to the requests
+        before them on the connection: closing at once would leave a request that was
+        accepted (a message sent) without its answer."""
+        if self.cycle is not None and not self.cycle.response_complete:
+            if self._refusal is None:
+                self._refusal = msg
+                self.flow.pause_reading()
+            return
+        super().send_400_response(msg)
 
     @override
     def handle_websocket_upgrade(self) -> None:

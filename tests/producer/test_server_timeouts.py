@@ -8,6 +8,7 @@ here is what any server the producer moves to (httptools, granian) must also do.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -212,6 +213,24 @@ def test_half_a_head_pipelined_behind_a_request_is_answered_408_after_its_respon
     assert status_of(first) == 200
     assert separator, answer
     assert second.endswith(b'{"detail": "request head not received in time"}')
+
+
+def test_a_request_pipelined_before_bytes_that_are_no_request_is_answered_before_the_400(
+    producer: int,
+) -> None:
+    """The parser meets the garbage while the first request is still being answered; that
+    answer (for a POST, the only word the message was stored) still comes, then the 400."""
+    body = json.dumps(ORDER).encode()
+    first = (
+        b"POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    sock, started = opened(producer)
+    with sock:
+        sock.sendall(first + b"GARBAGE\x00\x01 / HTTP/9.9\r\n\r\n")
+        _, answer = held_for(sock, started, 5)
+    statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+    assert statuses == [202, 400], answer
 
 
 def test_requests_are_served_while_stalled_connections_wait(producer: int) -> None:
