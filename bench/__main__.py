@@ -21,7 +21,7 @@ from bench.baselines import measure_batched, measure_naive
 from bench.ceiling import measure_ceiling, measure_floor
 from bench.cpu import cpu_seconds, machine_cpu
 from bench.endpoint import Endpoint, fresh_queues, probe_round_trip, start_moto
-from bench.environment import child_env, key_value, use_own_env
+from bench.environment import add_env_option, child_env, use_own_env
 from bench.localstack import LocalstackUnavailableError, start_localstack
 from bench.proxy import start_proxy
 from bench.report import render_markdown, render_text
@@ -54,13 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--localstack", action="store_true", help="also run against localstack (python3.13)")
     add("--log-dir", type=Path, help="keep the services' logs here, not in a temp dir")
     add("--markdown", type=Path, help="also write the markdown tables to this file")
-    add(
-        "--env",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment for producer and consumer, e.g. CONSUMER_POLLERS=2",
+    add_env_option(
+        parser, "--env", "extra environment for producer and consumer, e.g. CONSUMER_POLLERS=2"
     )
     return parser.parse_args(argv)
 

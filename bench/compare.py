@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.endpoint import fresh_queues, start_moto
-from bench.environment import child_env, key_value, use_own_env
+from bench.environment import add_env_option, child_env, use_own_env
 from bench.system import measure_system, running_system
 from scripts.processes import ROOT
 
@@ -62,13 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--depth-cap", type=int, default=50, help="senders pause above this many unfinished")
     add("--timeout", type=float, default=180.0, help="limit on each run, seconds")
     for side in ("before", "after"):
-        add(
+        add_env_option(
+            parser,
             f"--{side}-env",
-            type=key_value,
-            action="append",
-            default=[],
-            metavar="NAME=VALUE",
-            help=f"environment for the {side} side's services only (one commit, two settings)",
+            f"environment for the {side} side's services only (one commit, two settings)",
         )
     return parser.parse_args(argv)
 

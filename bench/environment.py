@@ -46,3 +46,10 @@ def key_value(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name, value
+
+
+def add_env_option(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """A repeatable `NAME=VALUE` option for the services' environment, read as pairs."""
+    parser.add_argument(
+        flag, type=key_value, action="append", default=[], metavar="NAME=VALUE", help=help_text
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.endpoint import fresh_queues, start_moto
-from bench.environment import child_env, key_value, use_own_env
+from bench.environment import add_env_option, child_env, use_own_env
 from bench.proxy import start_proxy
 from bench.results import Measurement
 from bench.system import measure_system, running_system
@@ -49,13 +49,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--delay-ms", type=float, default=20.0, help="delay the proxy adds per request")
     add("--depth-cap", type=int, default=50, help="senders pause above this many unfinished")
     add("--timeout", type=float, default=600.0, help="limit on each run, seconds")
-    add(
+    add_env_option(
+        parser,
         "--env",
-        type=key_value,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment for producer and consumer, e.g. PRODUCER_STATUS_CAPACITY=1000",
+        "extra environment for producer and consumer, e.g. PRODUCER_STATUS_CAPACITY=1000",
     )
     return parser.parse_args(argv)
 

@@ -13,19 +13,8 @@ from bench.baselines import measure_batched
 from bench.endpoint import fresh_queues
 from bench.load import message_body
 from bench.report import MAX_CPU_OVER_FLOOR, render_text, verdicts
-from bench.results import Config, Measurement, TargetRun
-
-CONFIG = Config(
-    messages=1000,
-    clients=32,
-    cap=50,
-    wait_seconds=1,
-    delay_ms=20,
-    light_messages=10,
-    light_interval=0.2,
-    timeout=60,
-    batch_window_ms=5,
-)
+from bench.results import Measurement, TargetRun
+from tests.bench.figures import CONFIG
 
 
 def test_the_bare_route_takes_the_bench_body_and_refuses_what_the_producer_refuses() -> None:

@@ -6,20 +6,9 @@ from __future__ import annotations
 import math
 
 from bench.report import verdicts
-from bench.results import Config, Measurement, TargetRun
+from bench.results import Measurement, TargetRun
 from bench.trace_cost import MAX_SHARE, TraceCost, measure_trace_cost
-
-CONFIG = Config(
-    messages=1000,
-    clients=32,
-    cap=50,
-    wait_seconds=1,
-    delay_ms=20,
-    light_messages=1,
-    light_interval=0.2,
-    timeout=60,
-    batch_window_ms=5,
-)
+from tests.bench.figures import CONFIG
 
 
 def run_with(producer_ms: float, consumer_ms: float, trace: TraceCost) -> TargetRun:
