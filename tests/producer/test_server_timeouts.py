@@ -19,6 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from producer.__main__ import FEED_MAX_CLIENT_MESSAGE_BYTES
 from scripts.processes import HOST, free_port
 from shared.settings import Settings
 from shared.topology.resources import ensure_resources
@@ -287,7 +288,9 @@ def test_the_feed_takes_no_compression_and_closes_on_a_large_client_message(
     ) as feed:
         assert feed.response is not None
         assert "Sec-WebSocket-Extensions" not in feed.response.headers  # deflate refused
-        feed.send("x" * 1_000_000)
+        # Over the limit, yet read by the server in one go: a megabyte left unread in its
+        # socket when it closes would reset the connection before the 1009 could be read.
+        feed.send("x" * 2 * FEED_MAX_CLIENT_MESSAGE_BYTES)
         with pytest.raises(ConnectionClosed) as closed:
             read_until_closed(feed)
     assert closed.value.rcvd is not None

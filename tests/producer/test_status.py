@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from uuid import uuid4
 
 import pytest
@@ -136,3 +138,46 @@ def test_accepted_leads_the_history_even_when_another_clock_stamped_received_ear
     status = store.get(message)
     assert status is not None
     assert [entry.stage for entry in status.history] == [A, R, P]
+
+
+def test_a_remembered_message_takes_about_a_kibibyte_not_its_events_size() -> None:
+    """10,000 messages remembered (the default bound) must not weigh what their events do:
+    four pydantic events per message took 4.9 KiB; the store keeps plain steps with the
+    queue and type names shared. Events are read from JSON, as the events reader gets them,
+    so no string is shared by accident."""
+    messages, stages = 2000, ((A, 0), (R, 1), (P, 1), (D, 1))
+    bodies = [
+        event(stage, 0.1 * n, id=str(uuid4()), attempt=attempt, latency_ms=5.0).model_dump_json()
+        for n in range(messages)
+        for stage, attempt in stages
+    ]
+    ids = [StatusEvent.model_validate_json(body).id for body in bodies[:: len(stages)]]
+    store = StatusStore(messages)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index, body in enumerate(bodies):
+            parsed = StatusEvent.model_validate_json(body)
+            store.apply(parsed.model_copy(update={"id": ids[index // len(stages)]}))
+            del parsed
+        gc.collect()
+        per_message = (tracemalloc.get_traced_memory()[0] - before) / messages
+    finally:
+        tracemalloc.stop()
+    assert len(store) == messages
+    assert per_message < 1536, f"{per_message:.0f} bytes per message"
+
+
+def test_the_events_given_back_are_the_events_applied() -> None:
+    store, message = StatusStore(10), str(uuid4())
+    applied = [
+        event(A, 0, id=message, topic="orders"),
+        event(R, 1, id=message, queue="eu"),
+        event(F, 2, id=message, queue="eu", error="boom"),
+        event(D, 3, id=message, queue="us", latency_ms=3000.0),
+    ]
+    for one in applied:
+        store.apply(one)
+    assert store.events(message) == applied
+    assert store.events("unknown") == []
