@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from producer.deps import CorrelationIdHeader, QueueTargetDep, SettingsDep, TrackerDep
-from producer.request_body import StrictJsonRoute
+from producer.direct_route import DirectRoute
 from producer.schemas import (
     BatchAccepted,
     BatchIn,
@@ -28,7 +28,7 @@ from shared.aws import (
 )
 from shared.messages.envelope import Envelope
 
-router = APIRouter(tags=["messages"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["messages"], route_class=DirectRoute)
 
 STATUS_LINK: dict[str, Any] = {
     "GetMessageStatus": {
