@@ -6,8 +6,9 @@ when one more would pass the destination's size limit, or when its first message
 waited `window` seconds, so a lone message is delayed by that window at most.
 
 Under load a round trip to SQS is longer than the window, so a batch that is due while
-another send is still in flight waits for that send to return (group commit), gathering
-the messages that arrive meanwhile; `max_wait` bounds that wait.
+sends are in flight waits for them to return, and one window more for the clients they
+answered to send again (group commit), gathering the messages that arrive meanwhile;
+`max_wait` bounds that wait.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class SendBatcher:
         elif self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self.window, self._window_passed)
-            self._backstop = loop.call_later(self.max_wait, self._flush)
+            if self._backstop is None:  # counted from the batch's first message
+                self._backstop = loop.call_later(self.max_wait, self._flush)
         return await waiter
 
     async def close(self) -> None:
@@ -121,22 +123,23 @@ class SendBatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, pending: _Pending) -> None:
-        async with self._in_flight:
-            self._sending += 1
-            try:
-                results = await asyncio.to_thread(self.send_entries, pending.messages)
-            except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
-                for waiter in pending.waiters:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
-                return
-            finally:
-                self._sending -= 1
-                if self._timer is None and self._pending.messages and self._sending == 0:
-                    # Its window passed while sends were in flight. With another still out,
-                    # the batch waits for that one too (or for `max_wait`): the clients this
-                    # send answers are about to fill it.
-                    self._flush()
+        try:
+            async with self._in_flight:
+                self._sending += 1
+                try:
+                    results = await asyncio.to_thread(self.send_entries, pending.messages)
+                except Exception as exc:  # noqa: BLE001 - every waiter must get an answer
+                    for waiter in pending.waiters:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    return
+                finally:
+                    self._sending -= 1
+            self._answer(pending, results)
+        finally:
+            self._last_window()
+
+    def _answer(self, pending: _Pending, results: Mapping[str, SendResult | AwsError]) -> None:
         for message, waiter in zip(pending.messages, pending.waiters, strict=True):
             result = results.get(message.id) or AwsError(
                 f"no result for {message.id}", self.service
@@ -147,3 +150,10 @@ class SendBatcher:
                 waiter.set_result(result)
             else:
                 waiter.set_exception(result)
+
+    def _last_window(self) -> None:
+        """A batch whose window passed while sends were in flight goes out one window after
+        the last returns, not at once: the clients that send just answered come back with
+        their next messages within it, and ride along rather than wait for the next call."""
+        if self._timer is None and self._pending.messages and self._sending == 0:
+            self._timer = asyncio.get_running_loop().call_later(self.window, self._window_passed)

@@ -174,6 +174,29 @@ def test_a_due_batch_waits_for_every_send_in_flight_not_just_the_first_to_return
     assert len(stored_ids(queue)) == 25
 
 
+def test_clients_a_returning_send_answered_join_the_batch_that_waited_for_it(
+    queue: CountingQueue,
+) -> None:
+    """Twelve clients, each sending its next message once the last is answered, as the
+    bench's do: flushed the moment the send in flight returned, the two left over went out
+    alone each round ([10, 2, 10, 2, ...]); given one window, the answered come back into it."""
+    slow = SlowQueue(queue, delay=0.1)
+
+    async def main() -> None:
+        batcher = make_batcher(slow, window=0.02, max_wait=1.0)
+
+        async def client(first: int) -> None:
+            for n in range(first, first + 3):
+                await batcher.send(outgoing(queue, n))
+
+        await asyncio.gather(*(client(3 * c) for c in range(12)))
+
+    asyncio.run(main())
+    assert sum(slow.batches) == 36
+    assert len(slow.batches) <= 4, slow.batches
+    assert len(stored_ids(queue)) == 36
+
+
 def test_a_due_batch_waits_for_a_slow_send_no_longer_than_max_wait(queue: CountingQueue) -> None:
     slow = SlowQueue(queue, delay=0.6)
 
