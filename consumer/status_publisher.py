@@ -3,10 +3,11 @@ background.
 
 A handler must never wait for the live feed: `publish` only appends to a bounded buffer. As
 a background chore it sends what gathered every `interval` (a second), many events per SQS
-message, so the feed costs one request a second whatever the message rate. When the events queue is
-down the oldest events are dropped (and counted) rather than letting the buffer grow: status
-is news, and the messages themselves are never affected. With `SQS_EVENTS_SECRET` set each
-body is signed (`shared.messages.event_signing`), and the producer drops what is not.
+message (`shared.messages.event_bodies`), so the feed costs one request a second whatever
+the message rate. When the events queue is down the oldest events are dropped (and counted)
+rather than letting the buffer grow: status is news, and the messages themselves are never
+affected. With `SQS_EVENTS_SECRET` set each body is signed (`shared.messages.event_signing`),
+and the producer drops what is not.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from pydantic import SecretStr
 from typing_extensions import override
@@ -25,14 +26,12 @@ from shared.aws import AwsError, OutgoingMessage, SqsQueue
 from shared.aws.batching import unsettled
 from shared.aws.limits import MAX_BATCH_ENTRIES
 from shared.aws.sns import SnsTopic
+from shared.messages.event_bodies import pack
 from shared.messages.event_signing import signature_attributes
-from shared.messages.status_events import EVENT_LIST, StatusEvent
+from shared.messages.status_events import StatusEvent
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 24_000
-"""Ten bodies and their signatures fit one PublishBatch, which SNS caps at 256 KiB in all.
-Larger bodies would save nothing: SQS and SNS bill every 64 KiB of a payload as a request."""
 SEND_ATTEMPTS = 3
 """Flushes that try a body before its events are dropped."""
 
@@ -83,12 +82,13 @@ class EventPublisher(Chore):
             self._buffer.clear()
         if not events:
             return
-        bodies = list(pack(events))
-        for start in range(0, len(bodies), MAX_BATCH_ENTRIES):
-            self._send(bodies[start : start + MAX_BATCH_ENTRIES])
+        packed = list(pack(events))
+        for start in range(0, len(packed), MAX_BATCH_ENTRIES):
+            self._send(packed[start : start + MAX_BATCH_ENTRIES])
 
-    def _send(self, bodies: Sequence[list[StatusEvent]]) -> None:
-        texts = [EVENT_LIST.dump_json(list(body)).decode() for body in bodies]
+    def _send(self, packed: Sequence[tuple[list[StatusEvent], str]]) -> None:
+        bodies = [events for events, _ in packed]
+        texts = [text for _, text in packed]
         messages = [
             OutgoingMessage(str(index), text, signature_attributes(text, self.secret))
             for index, text in enumerate(texts)
@@ -116,18 +116,3 @@ class EventPublisher(Chore):
             keep = list(events)[-room:] if room > 0 else []
             self.metrics.status_events.labels("dropped").inc(len(events) - len(keep))
             self._buffer.extendleft(reversed(keep))
-
-
-def pack(events: Sequence[StatusEvent]) -> Iterator[list[StatusEvent]]:
-    """Split events into lists whose JSON fits one SQS message."""
-    body: list[StatusEvent] = []
-    size = 2  # the brackets
-    for event in events:
-        event_size = len(event.model_dump_json()) + 1  # and its comma
-        if body and size + event_size > MAX_BODY_BYTES:
-            yield body
-            body, size = [], 2
-        body.append(event)
-        size += event_size
-    if body:
-        yield body

@@ -28,8 +28,10 @@ from pydantic import SecretStr, ValidationError
 from shared.aws import AwsError, ReceivedMessage, SqsQueue
 from shared.aws.backoff import error_backoff
 from shared.aws.limits import MAX_BATCH_ENTRIES
+from shared.messages import event_bodies
+from shared.messages.event_bodies import EventBodyError
 from shared.messages.event_signing import SIGNATURE_ATTRIBUTE, verify
-from shared.messages.status_events import EVENT_LIST, StatusEvent
+from shared.messages.status_events import StatusEvent
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +175,15 @@ class EventsReader:
         if self.secret is not None and not self._signed(message, self.secret):
             return []
         try:
-            return EVENT_LIST.validate_json(message.body)
-        except ValidationError as exc:
+            return event_bodies.read(message.body)
+        except (ValidationError, EventBodyError) as exc:
             self.counts.malformed += 1
             DROPPED_BODIES.labels("malformed").inc()
+            why = f"{exc.error_count()} errors" if isinstance(exc, ValidationError) else str(exc)
             log.warning(
-                "events queue %s: dropped a body that is not a list of events (%d errors): %.*s",
+                "events queue %s: dropped a body that is not a list of events (%s): %.*s",
                 self.queue.name,
-                exc.error_count(),
+                why,
                 BODY_PREVIEW,
                 message.body,
             )

@@ -23,6 +23,7 @@ from producer.tracking.tracker import Tracker
 from shared.aws import SqsQueue
 from shared.aws.backoff import error_backoff
 from shared.messages.envelope import Envelope
+from shared.messages.event_bodies import MAX_INFLATED_BYTES, deflated
 from shared.messages.event_signing import SIGNATURE_ATTRIBUTE, sign
 from shared.messages.status_events import EVENT_LIST, Stage, StatusEvent
 from shared.settings import Settings
@@ -52,7 +53,13 @@ def send_body(queue: SqsQueue, body: str, signature: str | None = None) -> None:
 
 
 def pack(events: list[StatusEvent]) -> str:
+    """A plain body, as older consumers sent and anyone may write."""
     return EVENT_LIST.dump_json(events).decode()
+
+
+def pack_deflated(events: list[StatusEvent]) -> str:
+    """A body as consumers send it now."""
+    return deflated(EVENT_LIST.dump_json(events))
 
 
 def left_in(queue: SqsQueue) -> int:
@@ -72,7 +79,7 @@ def test_packed_bodies_reach_the_store_and_the_feed_and_are_deleted(
     )
     send_body(
         events_queue,
-        pack(
+        pack_deflated(
             [
                 event(Stage.DONE, 2, id=first, latency_ms=2000.0),
                 event(Stage.RECEIVED, 2, id=second),
@@ -101,12 +108,15 @@ def test_a_malformed_body_is_counted_logged_and_deleted(
     good = event(Stage.DONE)
     send_body(events_queue, "{not json")
     send_body(events_queue, '[{"id": "not-a-uuid", "stage": "done"}]')
+    send_body(events_queue, deflated(b"[" + b" " * (MAX_INFLATED_BYTES + 1) + b"]"))  # a bomb
+    send_body(events_queue, pack_deflated([good])[:-10])  # cut short
     send_body(events_queue, pack([good]))
     reader = EventsReader(events_queue, tracker.record, wait_seconds=0)
     with caplog.at_level(logging.WARNING, logger="producer.tracking.events_reader"):
-        assert asyncio.run(reader.poll_once()) == 3
+        assert asyncio.run(reader.poll_once()) == 5
 
-    assert reader.counts.malformed == 2
+    assert reader.counts.malformed == 4
+    assert f"inflates past {MAX_INFLATED_BYTES} bytes" in caplog.text
     assert tracker.store.get(good.id) is not None
     assert "{not json" in caplog.text
     assert left_in(events_queue) == 0
