@@ -26,7 +26,7 @@ from shared.aws import AwsError, OutgoingMessage, SqsQueue
 from shared.aws.batching import unsettled
 from shared.aws.limits import MAX_BATCH_ENTRIES
 from shared.aws.sns import SnsTopic
-from shared.messages.event_bodies import pack
+from shared.messages.event_bodies import Packed, pack
 from shared.messages.event_signing import signature_attributes
 from shared.messages.status_events import StatusEvent
 
@@ -86,7 +86,7 @@ class EventPublisher(Chore):
         for start in range(0, len(packed), MAX_BATCH_ENTRIES):
             self._send(packed[start : start + MAX_BATCH_ENTRIES])
 
-    def _send(self, packed: Sequence[tuple[list[StatusEvent], str]]) -> None:
+    def _send(self, packed: Sequence[Packed]) -> None:
         bodies = [events for events, _ in packed]
         texts = [text for _, text in packed]
         messages = [
