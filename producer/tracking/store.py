@@ -14,7 +14,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -74,30 +74,6 @@ class MessageStatus(BaseModel):
     )
 
 
-class _Staged(Protocol):
-    @property
-    def stage(self) -> Stage: ...
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def attempt(self) -> int: ...
-
-
-def supersedes(new: _Staged, current: _Staged) -> bool:
-    """Whether `new` becomes the current stage over `current`."""
-    if current.stage is Stage.DONE or new.stage is Stage.ACCEPTED:
-        return False
-    if new.stage is Stage.DONE:
-        return True
-    if current.stage in (Stage.FAILED, Stage.DEAD):
-        return new.at > current.at  # a retry or a redrive, not a straggler from before
-    return (new.attempt, _RANK[new.stage], new.at) > (
-        current.attempt,
-        _RANK[current.stage],
-        current.at,
-    )
-
-
 class _Step(NamedTuple):
     """One event of a message, less its id and type (the record holds them once)."""
 
@@ -124,6 +100,17 @@ class _Step(NamedTuple):
 
     def causal_order(self) -> tuple[int, int, datetime]:
         return (self.attempt, _RANK[self.stage], self.at)
+
+
+def supersedes(new: _Step, current: _Step) -> bool:
+    """Whether `new` becomes the current stage over `current`."""
+    if current.stage is Stage.DONE or new.stage is Stage.ACCEPTED:
+        return False
+    if new.stage is Stage.DONE:
+        return True
+    if current.stage in (Stage.FAILED, Stage.DEAD):
+        return new.at > current.at  # a retry or a redrive, not a straggler from before
+    return new.causal_order() > current.causal_order()
 
 
 class _Record:
